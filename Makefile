@@ -1,0 +1,29 @@
+# Two commands on a fresh machine: `make repro` runs the whole pipeline, `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup repro test bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+data/raw: data/raw.dvc $(STAMP)
+	$(BIN)/dvc pull --quiet data/raw.dvc || { echo "dvc pull failed: is the DVC store at ../shared/dvc-store beside this checkout?" >&2; exit 1; }
+	touch data/raw
+
+setup: $(STAMP) data/raw
+
+repro: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro
+
+test: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q
+
+bench: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode
+	$(BIN)/namecnn bench --impl both --steps 500 --reference-steps 3

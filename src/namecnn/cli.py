@@ -1,0 +1,79 @@
+"""The `namecnn` command: bench (and the tools around the pipeline's stages)."""
+import argparse
+import json
+
+import numpy as np
+
+from . import bench, config, data, model
+from .errors import NameCNNError, run
+from .memory import keep_freed_memory
+
+
+def int_list(text):
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return values
+
+
+def cmd_bench(args):
+    splits, meta = data.load(args.data)
+    if len(args.filters) != len(args.widths):
+        raise NameCNNError(f"--filters has {len(args.filters)} entries, --widths {len(args.widths)}")
+    config.check_arch(args.filters, args.widths, meta["n_len"], "bench")
+    arch = model.Arch(meta["d"], meta["n_len"], meta["n_classes"], tuple(args.filters),
+                      tuple(args.widths), not args.no_bias)
+    X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
+    impls = ["fast", "reference"] if args.impl == "both" else [args.impl]
+    results = []
+    for impl in impls:
+        steps = args.steps if impl == "fast" or args.reference_steps is None else args.reference_steps
+        ms = bench.time_steps(X, y, arch, impl=impl, batch=args.batch, steps=steps,
+                              dtype=config.DTYPES[args.dtype], seed=args.seed, threads=args.threads)
+        results.append({"impl": impl, "ms_per_step": ms, "steps": steps, "batch": args.batch,
+                        "filters": args.filters, "widths": args.widths, "dtype": args.dtype,
+                        "threads": args.threads})
+    out = results[0] if len(results) == 1 else {"results": results,
+                                                "speedup": results[1]["ms_per_step"] / results[0]["ms_per_step"]}
+    if args.json:
+        print(json.dumps(out))
+        return
+    for r in results:
+        print(f"{r['impl']:<10} {r['ms_per_step']:10.3f} ms/step  (median of {r['steps']} steps, batch "
+              f"{r['batch']}, filters {r['filters']}, widths {r['widths']}, {r['dtype']}, {r['threads']} thread)")
+    if len(results) == 2:
+        print(f"speed-up   {out['speedup']:10.1f}x  (reference / fast)")
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench", help="time whole training steps (forward, backward, momentum update)")
+    b.add_argument("--impl", choices=["fast", "reference", "both"], default="fast")
+    b.add_argument("--filters", type=int_list, default=[50, 50])
+    b.add_argument("--widths", type=int_list, default=[7, 3])
+    b.add_argument("--batch", type=int, default=100)
+    b.add_argument("--steps", type=int, default=200)
+    b.add_argument("--reference-steps", type=int, default=None,
+                   help="timed steps for the (slow) reference; default --steps")
+    b.add_argument("--dtype", choices=sorted(config.DTYPES), default="float32")
+    b.add_argument("--no-bias", action="store_true")
+    b.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--data", default="data/encoded", help="encoded data directory")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    keep_freed_memory()
+    run(lambda: args.func(args))
+
+
+if __name__ == "__main__":
+    main()

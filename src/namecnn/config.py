@@ -1,0 +1,88 @@
+"""params.yaml: read one section, check every key before any work, resolve per-layer lists."""
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .errors import NameCNNError
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def load_section(section, path="params.yaml"):
+    path = Path(path)
+    if not path.is_file():
+        raise NameCNNError(f"{path}: not found")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise NameCNNError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if section not in params:
+        raise NameCNNError(f"{path}: no '{section}' section")
+    return params[section]
+
+
+def per_layer(value, layers, key):
+    """An int or a list, to exactly `layers` entries: a short list repeats its last entry, a long one is cut."""
+    values = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(values, (list, tuple)) or not values:
+        raise NameCNNError(f"{key}: expected an integer or a non-empty list of integers, got {value!r}")
+    for v in values:
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise NameCNNError(f"{key}: entries must be integers >= 1, got {v!r}")
+    values = list(values)[:layers]
+    return tuple(values + [values[-1]] * (layers - len(values)))
+
+
+def check_keys(cfg, allowed, section):
+    if not isinstance(cfg, dict):
+        raise NameCNNError(f"{section}: expected a mapping, got {cfg!r}")
+    unknown = sorted(set(cfg) - set(allowed))
+    if unknown:
+        raise NameCNNError(f"{section}.{unknown[0]}: unknown key (known: {', '.join(sorted(allowed))})")
+    missing = sorted(set(allowed) - set(cfg))
+    if missing:
+        raise NameCNNError(f"{section}.{missing[0]}: missing")
+
+
+def number(cfg, key, section, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
+    """cfg[key] as a number inside the given bounds, else an error naming section.key."""
+    v = cfg[key]
+    kinds = (int,) if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kinds):
+        raise NameCNNError(f"{section}.{key}: expected {'an integer' if integer else 'a number'}, got {v!r}")
+    if lo is not None and (v <= lo if lo_open else v < lo):
+        raise NameCNNError(f"{section}.{key}: must be {'>' if lo_open else '>='} {lo}, got {v!r}")
+    if hi is not None and (v >= hi if hi_open else v > hi):
+        raise NameCNNError(f"{section}.{key}: must be {'<' if hi_open else '<='} {hi}, got {v!r}")
+    return v
+
+
+def choice(cfg, key, section, options):
+    if cfg[key] not in options:
+        raise NameCNNError(f"{section}.{key}: must be one of {', '.join(map(str, options))}, got {cfg[key]!r}")
+    return cfg[key]
+
+
+def boolean(cfg, key, section):
+    if not isinstance(cfg[key], bool):
+        raise NameCNNError(f"{section}.{key}: expected true or false, got {cfg[key]!r}")
+    return cfg[key]
+
+
+def check_arch(filters, widths, n_len, section):
+    """Widths must leave at least one output position: sum(k_i - 1) < n_len."""
+    if sum(k - 1 for k in widths) >= n_len:
+        raise NameCNNError(f"{section}.widths: {list(widths)} shrink a name of n_len={n_len} to nothing "
+                           f"(need sum(k_i - 1) < {n_len})")
+
+
+def resolve_arch(cfg, section, meta):
+    """cfg's layers, filters, widths and bias -> model.Arch, per-layer lists resolved and checked."""
+    from .model import Arch
+
+    layers = number(cfg, "layers", section, 1, integer=True)
+    filters = per_layer(cfg["filters"], layers, f"{section}.filters")
+    widths = per_layer(cfg["widths"], layers, f"{section}.widths")
+    check_arch(filters, widths, meta["n_len"], section)
+    return Arch(meta["d"], meta["n_len"], meta["n_classes"], filters, widths, boolean(cfg, "bias", section))

@@ -1,0 +1,130 @@
+"""Raw surname files -> integer index arrays plus `meta` (nanoGPT's prepare.py, for names).
+
+A name is stored as the indices of its characters in the sorted alphabet, left-aligned and padded
+with `pad = len(alphabet)` up to `n_len`; the network reads index `pad` as an all-zero one-hot column.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NameCNNError
+
+NAMES, LABELS, VAL_INDS, CELEBRITIES = (
+    "ascii_names.txt", "category_labels.txt", "Validation_Inds.txt", "celebrity_names.txt")
+
+
+def _lines(path):
+    path = Path(path)
+    if not path.is_file():
+        raise NameCNNError(f"{path}: file not found")
+    lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
+    if not any(line.strip() for line in lines):
+        raise NameCNNError(f"{path}: file is empty")
+    return lines
+
+
+def read_classes(path):
+    """`LABEL Language` lines -> class names, index 0 = label 1."""
+    classes = {}
+    for i, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise NameCNNError(f"{path}:{i}: expected 'LABEL Language', got {line!r}")
+        label = int(parts[0])
+        if label in classes:
+            raise NameCNNError(f"{path}:{i}: label {label} given twice")
+        classes[label] = parts[1].strip()
+    if sorted(classes) != list(range(1, len(classes) + 1)):
+        raise NameCNNError(f"{path}: labels must be 1..{len(classes)} with none missing")
+    return [classes[k] for k in sorted(classes)]
+
+
+def read_labelled_names(path, n_classes):
+    """`Name LABEL` lines (label = last token, 1..n_classes) -> (lower-cased names, 0-based labels)."""
+    names, labels = [], []
+    for i, line in enumerate(_lines(path), 1):
+        if not line.strip():
+            raise NameCNNError(f"{path}:{i}: empty line")
+        parts = line.rsplit(maxsplit=1)
+        if len(parts) != 2:
+            raise NameCNNError(f"{path}:{i}: no label after the name in {line!r}")
+        name, label = parts[0].strip().lower(), parts[1]
+        if not label.lstrip("-").isdigit():
+            raise NameCNNError(f"{path}:{i}: label {label!r} is not an integer")
+        if not 1 <= int(label) <= n_classes:
+            raise NameCNNError(f"{path}:{i}: label {label} is outside 1..{n_classes}")
+        names.append(name)
+        labels.append(int(label) - 1)
+    return names, np.array(labels, dtype=np.int64)
+
+
+def read_val_rows(path, n_rows):
+    """One-based line numbers (whitespace-separated, any lines) -> sorted 0-based rows."""
+    rows, seen = [], set()
+    for i, line in enumerate(_lines(path), 1):
+        for tok in line.split():
+            if not tok.isdigit():
+                raise NameCNNError(f"{path}:{i}: index {tok!r} is not a positive integer")
+            k = int(tok)
+            if not 1 <= k <= n_rows:
+                raise NameCNNError(f"{path}:{i}: index {k} is outside 1..{n_rows} (one-based line numbers)")
+            if k in seen:
+                raise NameCNNError(f"{path}:{i}: index {k} is repeated")
+            seen.add(k)
+            rows.append(k - 1)
+    return np.array(sorted(rows), dtype=np.int64)
+
+
+def encode(names, stoi, n_len):
+    """Names -> (N, n_len) uint8 character indices, padded with len(stoi)."""
+    pad = len(stoi)
+    X = np.full((len(names), n_len), pad, dtype=np.uint8)
+    for j, name in enumerate(names):
+        if len(name) > n_len:
+            raise NameCNNError(f"name {name!r} has {len(name)} characters, more than n_len={n_len}")
+        for p, ch in enumerate(name):
+            if ch not in stoi:
+                raise NameCNNError(f"name {name!r}: character {ch!r} is not in the alphabet")
+            X[j, p] = stoi[ch]
+    return X
+
+
+def prepare(raw_dir):
+    """Read the raw files of `raw_dir` -> ({'train': arrays, 'val': arrays}, meta)."""
+    raw_dir = Path(raw_dir)
+    classes = read_classes(raw_dir / LABELS)
+    names, y = read_labelled_names(raw_dir / NAMES, len(classes))
+    val_rows = read_val_rows(raw_dir / VAL_INDS, len(names))
+    itos = sorted(set("".join(names)))
+    stoi = {ch: i for i, ch in enumerate(itos)}
+    n_len = max(len(n) for n in names)
+    X = encode(names, stoi, n_len)
+    is_val = np.zeros(len(names), dtype=bool)
+    is_val[val_rows] = True
+    names_arr = np.array(names)
+    splits = {split: {"X": X[mask], "y": y[mask].astype(np.uint8), "names": names_arr[mask]}
+              for split, mask in (("train", ~is_val), ("val", is_val))}
+    meta = {
+        "alphabet": "".join(itos), "itos": itos, "stoi": stoi, "d": len(itos), "pad": len(itos),
+        "n_len": n_len, "classes": classes, "n_classes": len(classes),
+        "counts": {split: {c: int((s["y"] == k).sum()) for k, c in enumerate(classes)}
+                   for split, s in splits.items()},
+    }
+    return splits, meta
+
+
+def load(encoded_dir):
+    """Encoded arrays and meta written by the encode stage."""
+    encoded_dir = Path(encoded_dir)
+    meta_path = encoded_dir / "meta.json"
+    if not meta_path.is_file():
+        raise NameCNNError(f"{meta_path}: not found; run the encode stage (dvc repro encode)")
+    meta = json.loads(meta_path.read_text())
+    splits = {}
+    for split in ("train", "val"):
+        with np.load(encoded_dir / f"{split}.npz") as z:
+            splits[split] = {k: z[k] for k in z.files}
+    return splits, meta

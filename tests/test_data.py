@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from namecnn import data
+from namecnn.errors import NameCNNError
+
+ENCODE = [sys.executable, str(ROOT / "stages" / "encode.py")]
+
+
+def test_prepare_real_data(raw_dir):
+    splits, meta = data.prepare(raw_dir)
+    assert meta["d"] == 29 and meta["n_len"] == 19 and meta["n_classes"] == 18
+    assert meta["itos"] == sorted(meta["itos"]) and meta["stoi"][meta["itos"][5]] == 5
+    assert meta["classes"][0] == "Arabic" and meta["classes"][-1] == "Vietnamese"
+    assert set(meta["counts"]["val"].values()) == {12}
+    assert len(splits["val"]["y"]) == 216 and len(splits["train"]["y"]) == 17421 - 216
+    assert meta["counts"]["train"]["Russian"] + 12 == 9308 and meta["counts"]["train"]["Portuguese"] + 12 == 51
+
+
+def test_validation_rows_are_one_based(raw_dir):
+    """Line number 2 of ascii_names.txt (Abboud) is in the validation set, line 1 (Abadi) is not."""
+    splits, meta = data.prepare(raw_dir)
+    assert "abboud" in set(splits["val"]["names"]) and "abadi" in set(splits["train"]["names"])
+
+
+def test_names_with_spaces_and_punctuation(tmp_path):
+    (tmp_path / data.LABELS).write_text("1 A\n2 B\n")
+    (tmp_path / data.NAMES).write_text("De la Cruz 1\nO'Neill 2\nSmith, Jr 2\n")
+    (tmp_path / data.VAL_INDS).write_text("1 2\n")
+    splits, meta = data.prepare(tmp_path)
+    assert list(splits["val"]["names"]) == ["de la cruz", "o'neill"]
+    assert list(splits["val"]["y"]) == [0, 1]
+    assert meta["n_len"] == 10 and meta["alphabet"].startswith(" ',")
+    x = splits["train"]["X"][0]
+    assert "".join(meta["itos"][i] for i in x if i != meta["pad"]) == "smith, jr"
+    assert (x[9:] == meta["pad"]).all()
+
+
+@pytest.mark.parametrize("file,text,message", [
+    (data.NAMES, "Abadi 1\nAbboud\n", "ascii_names.txt:2: no label"),
+    (data.NAMES, "Abadi 1\nAbboud 19\n", "ascii_names.txt:2: label 19 is outside 1..18"),
+    (data.NAMES, "Abadi 1\nAbboud 0\n", "ascii_names.txt:2: label 0 is outside 1..18"),
+    (data.NAMES, "Abadi x1\n", "ascii_names.txt:1: label 'x1' is not an integer"),
+    (data.NAMES, "", "ascii_names.txt: file is empty"),
+    (data.VAL_INDS, "1 2 99999\n", "Validation_Inds.txt:1: index 99999 is outside 1..17421"),
+    (data.VAL_INDS, "1 2 0\n", "Validation_Inds.txt:1: index 0 is outside"),
+    (data.VAL_INDS, "3\n5 3\n", "Validation_Inds.txt:2: index 3 is repeated"),
+    (data.VAL_INDS, "1 two\n", "Validation_Inds.txt:1: index 'two' is not a positive integer"),
+    (data.LABELS, "1 Arabic\n1 Chinese\n", "category_labels.txt:2: label 1 given twice"),
+])
+def test_bad_input_names_file_and_line(raw_copy, tmp_path, file, text, message):
+    (raw_copy / file).write_text(text)
+    with pytest.raises(NameCNNError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        data.prepare(raw_copy)
+    out = tmp_path / "encoded"
+    r = subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_failed_encode_keeps_previous_output(raw_copy, tmp_path):
+    out = tmp_path / "encoded"
+    assert subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (raw_copy / data.NAMES).write_text("Abadi 1\nbroken\n")
+    assert subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True).returncode == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_encode_stage_output(encoded):
+    splits, meta = data.load(encoded)
+    assert splits["train"]["X"].dtype == np.uint8 and splits["train"]["X"].shape == (17205, 19)
+    assert json.loads((encoded / "meta.json").read_text())["counts"]["val"]["Korean"] == 12
+    assert splits["val"]["names"].shape == (216,)
