@@ -86,3 +86,44 @@ def resolve_arch(cfg, section, meta):
     widths = per_layer(cfg["widths"], layers, f"{section}.widths")
     check_arch(filters, widths, meta["n_len"], section)
     return Arch(meta["d"], meta["n_len"], meta["n_classes"], filters, widths, boolean(cfg, "bias", section))
+
+
+TRAIN_KEYS = ("seed", "layers", "filters", "widths", "bias", "bias_std", "dropout", "weight_decay", "batch_size",
+              "steps", "momentum", "lr", "sampling", "shuffle", "eval_every", "train_eval_size", "dtype", "impl")
+LR_KEYS = {"cyclic": ("kind", "min", "max", "step_size"), "constant": ("kind", "value")}
+
+
+def check_lr(lr, section):
+    if not isinstance(lr, dict) or lr.get("kind") not in LR_KEYS:
+        raise NameCNNError(f"{section}.kind: must be one of cyclic, constant, got "
+                           f"{lr.get('kind') if isinstance(lr, dict) else lr!r}")
+    check_keys(lr, LR_KEYS[lr["kind"]], section)
+    if lr["kind"] == "constant":
+        number(lr, "value", section, 0, lo_open=True)
+    else:
+        number(lr, "min", section, 0, lo_open=True)
+        number(lr, "max", section, lr["min"])
+        number(lr, "step_size", section, 1, integer=True)
+    return dict(lr)
+
+
+def train_config(cfg, meta, section="train"):
+    """Check every key of a train section -> (resolved config, Arch). Nothing runs before this passes."""
+    check_keys(cfg, TRAIN_KEYS, section)
+    arch = resolve_arch(cfg, section, meta)
+    number(cfg, "seed", section, 0, integer=True)
+    number(cfg, "bias_std", section, 0)
+    number(cfg, "dropout", section, 0, 1, hi_open=True)
+    number(cfg, "weight_decay", section, 0)
+    number(cfg, "batch_size", section, 1, integer=True)
+    number(cfg, "steps", section, 1, integer=True)
+    number(cfg, "momentum", section, 0, 1, hi_open=True)
+    number(cfg, "eval_every", section, 1, integer=True)
+    number(cfg, "train_eval_size", section, 1, integer=True)
+    choice(cfg, "sampling", section, ("balanced", "natural"))
+    boolean(cfg, "shuffle", section)
+    choice(cfg, "dtype", section, tuple(DTYPES))
+    choice(cfg, "impl", section, ("fast", "reference"))
+    resolved = {**cfg, "filters": list(arch.filters), "widths": list(arch.widths),
+                "lr": check_lr(cfg["lr"], f"{section}.lr")}
+    return resolved, arch

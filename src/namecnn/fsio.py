@@ -39,3 +39,16 @@ def write_json(path, obj):
 def write_npz(path, **arrays):
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
+
+
+def write_csv(path, rows, fields=None):
+    """A list of dicts as CSV with a header row."""
+    import csv
+    import io
+
+    fields = fields or list(rows[0]) if rows else fields or []
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())

@@ -1,0 +1,42 @@
+"""The trained network as an MLflow pyfunc model: a list of names in, a DataFrame out."""
+import mlflow.pyfunc
+
+from . import modelio, predict
+
+EXAMPLE = ["cruz", "mcgregor", "yamamoto"]
+
+
+def as_names(model_input):
+    """A list, Series, ndarray or one-column DataFrame of names -> list of str."""
+    import pandas as pd
+
+    if isinstance(model_input, pd.DataFrame):
+        column = "name" if "name" in model_input.columns else model_input.columns[0]
+        return [str(v) for v in model_input[column]]
+    if isinstance(model_input, str):
+        return [model_input]
+    return [str(v) for v in list(model_input)]
+
+
+class NameCNNModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context):
+        self.params, self.meta = modelio.load(context.artifacts["model_dir"])
+
+    def predict(self, context, model_input: list[str], params=None):
+        return predict.frame(self.params, self.meta, as_names(model_input))
+
+
+def log_model(model_dir, package_dir, registered_model_name=None):
+    """Log model_dir as the run's `model`, with its code and an input example; the signature (a list of
+    strings in) comes from predict's type hint, and MLflow checks the example against it."""
+    return mlflow.pyfunc.log_model(
+        name="model", python_model=NameCNNModel(), artifacts={"model_dir": str(model_dir)},
+        code_paths=[str(package_dir)], input_example=EXAMPLE, pip_requirements=_requirements(),
+        registered_model_name=registered_model_name)
+
+
+def _requirements():
+    from importlib.metadata import version
+
+    return [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "numpy", "scipy", "pandas", "pyyaml", "tqdm",
+                                                 "threadpoolctl")]

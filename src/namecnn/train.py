@@ -1,0 +1,61 @@
+"""The training loop: mini-batch SGD with momentum over balanced or natural batches."""
+import numpy as np
+from tqdm import tqdm
+
+from . import config, layers, model, sampling, schedule
+from .errors import NameCNNError
+from .optim import momentum_step
+
+DIVERGED = 50.0        # a batch loss above DIVERGED * ln(n_classes) (chance level) counts as divergence
+
+
+class Diverged(NameCNNError):
+    """The training loss became NaN, infinite, or far above chance level."""
+
+
+def evaluate(params, X, y, batch=4096):
+    """Mean cross-entropy and accuracy of `params` on (X, y)."""
+    P = model.predict_proba(params, X, batch)
+    p_true = np.clip(P[np.arange(len(y)), y], 1e-30, None)
+    return float(-np.log(p_true).mean()), float((P.argmax(axis=1) == y).mean())
+
+
+def fit(cfg, arch, train, val, rng, on_eval=None, progress=None):
+    """Train from scratch as `cfg` (a resolved train section) says.
+
+    train, val: dicts with X (N, n_len) and y (N,). on_eval(step, metrics) is called every
+    `eval_every` steps and at the last one; it may raise to stop (a pruned trial).
+    Returns (params, history), history being the list of metric rows.
+    """
+    dtype = config.DTYPES[cfg["dtype"]]
+    params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    X, y = train["X"], train["y"].astype(np.int64)
+    Xv, yv = val["X"], val["y"].astype(np.int64)
+    sample = np.sort(rng.choice(len(y), min(cfg["train_eval_size"], len(y)), replace=False))
+    stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
+    lr_at = schedule.make(cfg["lr"])
+    rho, reg, p, steps = dtype(cfg["momentum"]), cfg["weight_decay"], cfg["dropout"], cfg["steps"]
+    history, limit = [], DIVERGED * np.log(arch.n_classes)
+    bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
+               mininterval=1.0, leave=False)
+    for step in bar:
+        rows = next(stream)
+        lr = lr_at(step - 1)
+        mask = layers.dropout_mask(rng, (len(rows), arch.dense_in), p, np.dtype(dtype)) if p > 0 else None
+        loss, grads = model.loss(params, X[rows], y[rows], mask=mask, reg=reg, impl=cfg["impl"])
+        if not np.isfinite(loss) or loss > limit:
+            raise Diverged(f"train: the loss diverged at step {step}: it became {loss:.4g} (chance level "
+                           f"{np.log(arch.n_classes):.2f}) with learning rate {lr:g}; lower train.lr")
+        momentum_step(params, grads, velocity, dtype(lr), rho)
+        if step % cfg["eval_every"] == 0 or step == steps:
+            train_loss, train_acc = evaluate(params, X[sample], y[sample])
+            val_loss, val_acc = evaluate(params, Xv, yv)
+            row = {"step": step, "lr": lr, "batch_loss": float(loss), "train_loss": train_loss,
+                   "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+            history.append(row)
+            bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
+            if on_eval is not None:
+                on_eval(step, row)
+    bar.close()
+    return params, history

@@ -1,0 +1,72 @@
+"""evaluate stage: score the trained model on train, validation and unseen names; log into the training run."""
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from namecnn import config, data, evaluation, fsio, model, modelio, plots, predict, tracking
+from namecnn.errors import run
+
+KEYS = ("seed", "bootstrap", "level")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("encoded_dir")
+    ap.add_argument("model_dir")
+    ap.add_argument("unseen", help="celebrity_names.txt: `name LABEL` lines")
+    ap.add_argument("run_json", help="the train stage's MLflow run")
+    ap.add_argument("metrics_json")
+    ap.add_argument("out_dir")
+    args = ap.parse_args()
+    p = config.load_section("evaluate")
+    config.check_keys(p, KEYS, "evaluate")
+    config.number(p, "seed", "evaluate", 0, integer=True)
+    config.number(p, "bootstrap", "evaluate", 1, integer=True)
+    config.number(p, "level", "evaluate", 0, 1, lo_open=True, hi_open=True)
+    splits, meta = data.load(args.encoded_dir)
+    params, mmeta = modelio.load(args.model_dir)
+    classes = meta["classes"]
+    unseen_names, unseen_y = data.read_labelled_names(args.unseen, len(classes))
+    run_id = tracking.read_run(args.run_json)
+    rng = np.random.default_rng(p["seed"])
+    out = Path(args.out_dir)
+
+    results = {}
+    for split in ("train", "val"):
+        P = model.predict_proba(params, splits[split]["X"])
+        results[split] = evaluation.scores(P, splits[split]["y"].astype(np.int64), len(classes))
+        if split == "val":
+            yv, Pv = splits["val"]["y"].astype(np.int64), P
+    pred = Pv.argmax(axis=1)
+    lo, hi = evaluation.bootstrap_ci(pred == yv, rng, p["bootstrap"], p["level"])
+    results["val"].update(acc_ci_low=lo, acc_ci_high=hi)
+    Pu = predict.probabilities(params, mmeta, unseen_names)
+    unseen_rows = [{"name": n, "actual": classes[a], "predicted": classes[int(i)], "probability": float(Pu[j, i])}
+                   for j, (n, a, i) in enumerate(zip(unseen_names, unseen_y, Pu.argmax(axis=1), strict=True))]
+    results["unseen"] = {"acc": float(np.mean(Pu.argmax(axis=1) == unseen_y)), "n": len(unseen_names)}
+
+    cm = evaluation.confusion(yv, pred, len(classes))
+    fsio.write_json(args.metrics_json, results)
+    fsio.write_json(out / "confusion.json", [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
+                                              for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)])
+    fsio.write_csv(out / "per_class.csv", evaluation.per_class(yv, pred, classes))
+    fsio.write_csv(out / "unseen.csv", unseen_rows)
+    fsio.write_json(out / "confusion_matrix.json", {"classes": classes, "matrix": cm.tolist()})
+    plots.save(plots.confusion(cm, classes), out / "confusion.png")
+
+    import mlflow
+
+    tracking.connect()
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()})
+        for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
+            mlflow.log_artifact(str(out / name), "evaluation")
+    v, u = results["val"], results["unseen"]
+    print(f"evaluate: val acc {v['acc']:.4f} (95% CI {lo:.3f}-{hi:.3f}), balanced {v['balanced_acc']:.4f}, "
+          f"top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc {results['train']['acc']:.4f}; "
+          f"unseen {u['acc']:.4f} of {u['n']}")
+
+
+if __name__ == "__main__":
+    run(main)

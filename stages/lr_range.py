@@ -1,0 +1,40 @@
+"""lr_range stage: Smith's LR range test for the network of the `train` section; suggests lr.min and lr.max."""
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from namecnn import config, data, fsio, lrrange, plots
+from namecnn.errors import run
+from namecnn.memory import keep_freed_memory
+
+KEYS = ("steps", "lr_start", "lr_end", "smoothing")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("encoded_dir")
+    ap.add_argument("out_dir")
+    args = ap.parse_args()
+    p = config.load_section("lr_range")
+    config.check_keys(p, KEYS, "lr_range")
+    config.number(p, "steps", "lr_range", 10, integer=True)
+    config.number(p, "lr_start", "lr_range", 0, lo_open=True)
+    config.number(p, "lr_end", "lr_range", p["lr_start"], lo_open=True)
+    config.number(p, "smoothing", "lr_range", 0, 1, hi_open=True)
+    splits, meta = data.load(args.encoded_dir)
+    cfg, arch = config.train_config(config.load_section("train"), meta)
+    keep_freed_memory()
+    rows = lrrange.run(cfg, arch, splits["train"], np.random.default_rng(cfg["seed"]), p["lr_start"], p["lr_end"],
+                       p["steps"], p["smoothing"])
+    suggestion = lrrange.suggest(rows)
+    out = Path(args.out_dir)
+    fsio.write_csv(out / "lr_range.csv", rows)
+    fsio.write_json(out / "suggestion.json", suggestion)
+    plots.save(plots.lr_range(rows, suggestion), out / "lr_range.png")
+    print(f"lr_range: {suggestion['steps_run']} steps; suggested lr.min {suggestion['min']:.3g}, "
+          f"lr.max {suggestion['max']:.3g} (smoothed accuracy peaks at {suggestion['peak_acc']:.3f})")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,63 @@
+"""report stage: reports/report.md from the other stages' outputs; no number is typed by hand."""
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from namecnn import fsio, report
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("reports_dir", help="folder of the stage outputs; report.md is written there")
+    ap.add_argument("model_dir")
+    args = ap.parse_args()
+    r = Path(args.reports_dir)
+    model_meta = read_json(Path(args.model_dir) / "model.json")
+    cfg = model_meta["train"]
+    run = read_json(r / "train" / "run.json")
+    history = read_csv(r / "train" / "history.csv")
+    lr = read_json(r / "lr_range" / "suggestion.json")
+    lr_text = (f"cyclic {cfg['lr']['min']:g}–{cfg['lr']['max']:g}, step size {cfg['lr']['step_size']}"
+               if cfg["lr"]["kind"] == "cyclic" else f"constant {cfg['lr']['value']:g}")
+    parts = [
+        "# namecnn report",
+        "Built by `dvc repro` from the stage outputs under `reports/`; rerun it to regenerate.",
+        "## Gradient check", report.gradcheck_section(read_json(r / "gradcheck.json")),
+        "## Speed", report.speed_section(read_json(r / "bench.json")),
+        "## Training",
+        f"Network: {len(cfg['filters'])} conv layers, filters {cfg['filters']}, widths {cfg['widths']}, bias "
+        f"{cfg['bias']}, dropout {cfg['dropout']}, weight decay {cfg['weight_decay']}; {cfg['steps']} steps of batch "
+        f"{cfg['batch_size']}, momentum {cfg['momentum']}, learning rate {lr_text}, {cfg['sampling']} sampling, "
+        f"shuffle {cfg['shuffle']}, seed {cfg['seed']}, {cfg['dtype']}. Last evaluation (step {history[-1]['step']}): "
+        f"validation accuracy {float(history[-1]['val_acc']):.4f}.",
+        "![training curves](train/curves.png)",
+        "## Final metrics", report.metrics_section(read_json(r / "metrics.json")),
+        "## Confusion matrix (validation)", "![confusion matrix](evaluate/confusion.png)",
+        "## Per-class accuracy (validation)", report.per_class_section(read_csv(r / "evaluate" / "per_class.csv")),
+        "## Unseen names", report.unseen_section(read_csv(r / "evaluate" / "unseen.csv")),
+        "## Learning-rate range test",
+        f"Smith's test over {lr['steps_run']} steps with the learning rate growing geometrically suggests "
+        f"`lr.min` = {lr['min']:.3g} (smoothed accuracy starts to rise) and `lr.max` = {lr['max']:.3g} (it peaks, "
+        f"at {lr['peak_acc']:.3f}).",
+        "![LR range test](lr_range/lr_range.png)",
+        "## MLflow",
+        f"Run `{run['run_id']}` (experiment `{run['experiment_id']}`) in `{run['tracking_uri']}` holds the "
+        "parameters, per-step metrics, figures, evaluation artifacts and the model. Open it with "
+        "`mlflow ui --backend-store-uri sqlite:///mlflow.db` from the project root.",
+    ]
+    fsio.write_text(r / "report.md", "\n\n".join(parts) + "\n")
+    print(f"report: {r / 'report.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+
+from namecnn import config, data, sampling, schedule, train
+from namecnn.errors import NameCNNError
+
+META = {"d": 29, "n_len": 19, "n_classes": 18}
+
+
+def cfg(**over):
+    base = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "bias_std": 0.0,
+            "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300, "momentum": 0.9,
+            "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100}, "sampling": "balanced",
+            "shuffle": True, "eval_every": 100, "train_eval_size": 500, "dtype": "float64", "impl": "fast"}
+    return {**base, **over}
+
+
+def test_cyclic_peaks_and_troughs():
+    lr = schedule.make({"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 500})
+    assert lr(0) == pytest.approx(0.001) and lr(500) == pytest.approx(0.1) and lr(1000) == pytest.approx(0.001)
+    assert lr(1500) == pytest.approx(0.1) and lr(250) == pytest.approx(0.0505)
+    values = [lr(t) for t in range(2000)]
+    assert min(values) == pytest.approx(0.001) and max(values) == pytest.approx(0.1)
+    assert schedule.make({"kind": "constant", "value": 0.01})(1234) == 0.01
+    assert schedule.exponential(0, 1e-5, 1.0, 11) == pytest.approx(1e-5)
+    assert schedule.exponential(10, 1e-5, 1.0, 11) == pytest.approx(1.0)
+    assert schedule.exponential(5, 1e-4, 1.0, 11) == pytest.approx(1e-2)
+
+
+def test_balanced_sampler_draws_smallest_class_count_without_replacement():
+    y = np.repeat(np.arange(3), [5, 20, 100])
+    rng = np.random.default_rng(0)
+    stream = sampling.batches(y, 15, rng, "balanced", shuffle=True)
+    first = np.concatenate([next(stream) for _ in range(1)])            # exactly one epoch: 3 classes x 5
+    assert np.bincount(y[first], minlength=3).tolist() == [5, 5, 5]
+    assert len(set(first.tolist())) == 15                                # no name twice within an epoch
+    assert sorted(first[y[first] == 0].tolist()) == [0, 1, 2, 3, 4]     # the smallest class: all of it
+    seen = np.concatenate([next(stream) for _ in range(40)])
+    assert np.bincount(y[seen], minlength=3).tolist() == [200, 200, 200]
+    assert len(set(seen[y[seen] == 2].tolist())) > 50                   # a different sample every epoch
+
+
+def test_natural_sampler_and_shuffle():
+    y = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    ordered = sampling.batches(y, 4, np.random.default_rng(0), "natural", shuffle=False)
+    assert next(ordered).tolist() == [0, 1, 2, 3] and next(ordered).tolist() == [4, 5, 6, 7]
+    assert next(ordered).tolist() == [0, 1, 2, 3]
+    shuffled = sampling.batches(y, 8, np.random.default_rng(0), "natural", shuffle=True)
+    epochs = [next(shuffled) for _ in range(5)]
+    assert all(sorted(e.tolist()) == list(range(8)) for e in epochs)
+    assert any(e.tolist() != list(range(8)) for e in epochs)
+
+
+def test_per_layer_lists_resolve():
+    resolved, arch = config.train_config(cfg(layers=3), META)
+    assert arch.filters == (8, 8, 8) and arch.widths == (5, 3, 3) and resolved["filters"] == [8, 8, 8]
+    _, arch = config.train_config(cfg(layers=1, filters=[20, 50, 50]), META)
+    assert arch.filters == (20,) and arch.widths == (5,)
+    _, arch = config.train_config(cfg(layers=3, filters=[20, 50, 50], widths=7), META)
+    assert arch.filters == (20, 50, 50) and arch.widths == (7, 7, 7)
+
+
+@pytest.mark.parametrize("over,key", [
+    ({"layers": 0}, "train.layers"),
+    ({"layers": 2, "widths": [10, 11]}, "train.widths"),
+    ({"lr": {"kind": "constant", "value": 0}}, "train.lr.value"),
+    ({"lr": {"kind": "cyclic", "min": -1, "max": 0.1, "step_size": 5}}, "train.lr.min"),
+    ({"lr": {"kind": "cyclic", "min": 0.1, "max": 0.01, "step_size": 5}}, "train.lr.max"),
+    ({"lr": {"kind": "warm", "value": 1}}, "train.lr.kind"),
+    ({"dropout": 1.0}, "train.dropout"),
+    ({"dropout": -0.1}, "train.dropout"),
+    ({"filters": "fifty"}, "train.filters"),
+    ({"filters": [50, 0]}, "train.filters"),
+    ({"widths": [7.5, 3]}, "train.widths"),
+    ({"batch_size": 0}, "train.batch_size"),
+    ({"steps": 1.5}, "train.steps"),
+    ({"shuffle": "yes"}, "train.shuffle"),
+    ({"sampling": "weighted"}, "train.sampling"),
+    ({"dtype": "float16"}, "train.dtype"),
+    ({"learning_rate": 0.1}, "train.learning_rate: unknown key"),
+])
+def test_bad_train_params_are_rejected_naming_the_key(over, key):
+    with pytest.raises(NameCNNError, match=key.replace(".", r"\.")):
+        config.train_config(cfg(**over), META)
+
+
+def test_missing_key_is_named():
+    c = cfg()
+    del c["momentum"]
+    with pytest.raises(NameCNNError, match=r"train\.momentum: missing"):
+        config.train_config(c, META)
+
+
+@pytest.fixture(scope="module")
+def splits(encoded):
+    return data.load(encoded)
+
+
+def run_fit(splits, **over):
+    c, arch = config.train_config(cfg(**over), splits[1])
+    return train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(c["seed"]), progress=False)
+
+
+def test_same_seed_same_weights_and_metrics(splits):
+    p1, h1 = run_fit(splits, dropout=0.2)
+    p2, h2 = run_fit(splits, dropout=0.2)
+    assert h1 == h2
+    assert all(np.array_equal(p1[k], p2[k]) for k in p1)
+    p3, h3 = run_fit(splits, dropout=0.2, seed=2)
+    assert h3 != h1
+
+
+def test_training_learns(splits):
+    _, history = run_fit(splits, steps=400)
+    assert [r["step"] for r in history] == [100, 200, 300, 400]
+    assert history[-1]["val_acc"] > 0.2 > 1 / 18             # well above chance after 400 small steps
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_divergence_is_a_clear_error(splits):
+    with pytest.raises(train.Diverged, match=r"loss diverged at step \d+: it became .*lower train\.lr"):
+        run_fit(splits, lr={"kind": "constant", "value": 1e6}, steps=200)
+
+
+def test_on_eval_can_stop_training(splits):
+    seen = []
+
+    def stop(step, row):
+        seen.append(step)
+        if step == 200:
+            raise KeyboardInterrupt
+
+    c, arch = config.train_config(cfg(), splits[1])
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=stop,
+                  progress=False)
+    assert seen == [100, 200]
