@@ -50,6 +50,8 @@ def main():
         f"`lr.min` = {lr['min']:.3g} (smoothed accuracy starts to rise) and `lr.max` = {lr['max']:.3g} (it peaks, "
         f"at {lr['peak_acc']:.3f}).",
         "![LR range test](lr_range/lr_range.png)",
+        "## Search", report.search_section(read_json(r / "search" / "best_params.json"),
+                                           read_csv(r / "search" / "trials.csv")),
         "## MLflow",
         f"Run `{run['run_id']}` (experiment `{run['experiment_id']}`) in `{run['tracking_uri']}` holds the "
         "parameters, per-step metrics, figures, evaluation artifacts and the model. Open it with "

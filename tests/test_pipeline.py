@@ -21,6 +21,8 @@ TINY = {
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},
     "bench": {"filters": [5, 5], "steps": 5, "reference_steps": 1, "repeats": 1},
+    "search": {"n_trials": 3, "steps_per_trial": 60, "eval_every": 30,
+               "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
 }
 
 
@@ -76,7 +78,7 @@ def test_repro_builds_every_output(repo, repro):
     for path in ("data/encoded/meta.json", "models/model.npz", "models/model.json", "reports/gradcheck.json",
                  "reports/train/history.csv", "reports/metrics.json", "reports/evaluate/confusion.png",
                  "reports/evaluate/confusion.json", "reports/lr_range/suggestion.json", "reports/bench.json",
-                 "reports/report.md"):
+                 "reports/search/best_params.json", "reports/search/trials.csv", "reports/report.md"):
         assert (dst / path).is_file(), path
     metrics = json.loads((dst / "reports/metrics.json").read_text())
     assert 0 < metrics["val"]["acc"] <= 1 and metrics["unseen"]["n"] == 15
@@ -84,6 +86,8 @@ def test_repro_builds_every_output(repo, repro):
     report = (dst / "reports/report.md").read_text()
     run_id = json.loads((dst / "reports/train/run.json").read_text())["run_id"]
     assert run_id in report and f"{metrics['val']['acc']:.4f}" in report and "mashkov" in report
+    best = json.loads((dst / "reports/search/best_params.json").read_text())
+    assert best["trials"] >= 3 and best["command"] in report and best["command"].startswith("dvc exp run -S")
     confusion = json.loads((dst / "reports/evaluate/confusion.json").read_text())
     assert len(confusion) == 216 and {"actual", "predicted"} <= set(confusion[0])
 

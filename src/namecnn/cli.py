@@ -48,6 +48,21 @@ def cmd_bench(args):
         print(f"speed-up   {out['speedup']:10.1f}x  (reference / fast)")
 
 
+def cmd_search(args):
+    from . import search
+
+    p = search.check(config.load_section("search", args.params))
+    for key in ("n_trials", "storage", "study_name", "sampler"):
+        if getattr(args, key) is not None:
+            p[key] = getattr(args, key)
+    p = search.check(p)
+    s = search.search(p, config.load_section("train", args.params), args.data, args.out, args.workers)
+    print(f"study {s['study_name']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
+          f"{s['fail']} failed), {s['trials_per_minute']} trials/min")
+    if "best_value" in s:
+        print(f"best trial {s['best_trial']}: val acc {s['best_value']:.4f}\n  {s['command']}")
+
+
 def parser():
     ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -66,6 +81,17 @@ def parser():
     b.add_argument("--data", default="data/encoded", help="encoded data directory")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("search", help="Optuna search with params.yaml's search section; trials join one study")
+    s.add_argument("--workers", type=int, default=1, help="processes adding trials to the study (default 1)")
+    s.add_argument("--n-trials", type=int, help="total finished trials the study should hold")
+    s.add_argument("--storage", help="journal file path, sqlite:///… or postgresql://… (default: search.storage)")
+    s.add_argument("--study-name", help="base name of the study (default: search.study_name)")
+    s.add_argument("--sampler", choices=["random", "tpe"])
+    s.add_argument("--params", default="params.yaml")
+    s.add_argument("--data", default="data/encoded", help="encoded data directory")
+    s.add_argument("--out", default="reports/search", help="where trials.csv, best_params.json, plots go")
+    s.set_defaults(func=cmd_search)
     return ap
 
 

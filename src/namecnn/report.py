@@ -60,3 +60,20 @@ def unseen_section(rows):
     return table(["name", "actual", "predicted", "probability"],
                  [[r["name"], r["actual"], r["predicted"] + (" ✓" if r["predicted"] == r["actual"] else ""),
                    f"{float(r['probability']):.3f}"] for r in rows])
+
+
+def search_section(summary, trials):
+    done = sorted((t for t in trials if t["state"] == "COMPLETE"), key=lambda t: -float(t["value"]))[:5]
+    text = (f"Optuna study `{summary['study_name']}` ({summary['sampler']} sampler, {summary['pruner']} pruner): "
+            f"{summary['trials']} trials, {summary['complete']} complete, {summary['pruned']} pruned, "
+            f"{summary['fail']} failed, in {summary['minutes']:.2f} min ({summary['trials_per_minute']} trials per "
+            "minute). Each trial is a nested MLflow run under the search's parent run in experiment "
+            "`namecnn-search`.\n\n"
+            + table(["trial", "validation accuracy", "parameters"],
+                    [[t["number"], f"{float(t['value']):.4f}", f"`{t['params']}`"] for t in done]))
+    if "best_value" in summary:
+        text += (f"\n\nBest: trial {summary['best_trial']}, validation accuracy {summary['best_value']:.4f} after "
+                 f"the trial budget of steps. Train it with the train section's other settings:\n\n"
+                 f"```bash\n{summary['command']}\n```")
+    return text + "\n\n![optimisation history](search/history.png)\n\n![importances](search/importances.png)" \
+                  "\n\n![parallel coordinates](search/parallel.png)"

@@ -1,0 +1,194 @@
+"""The Optuna search: conditional space, impossible and diverging trials, resume, workers sharing a study."""
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from namecnn import search, space
+from namecnn.errors import NameCNNError
+
+META = {"d": 29, "n_len": 19, "n_classes": 18}
+TRAIN = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "bias_std": 0.0,
+         "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 100, "momentum": 0.9,
+         "lr": {"kind": "constant", "value": 0.05}, "sampling": "balanced", "shuffle": True, "eval_every": 50,
+         "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
+SPACE = {"layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2}, "widths": {"low": 2, "high": 7},
+         "lr": {"kind": "cyclic", "min": {"low": 1e-3, "high": 1e-2, "log": True},
+                "max": {"low": 1e-2, "high": 0.3, "log": True}, "step_size": 30},
+         "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50}
+
+
+def params(**over):
+    return {"sampler": "random", "n_trials": 4, "steps_per_trial": 60, "eval_every": 30, "seed": 0,
+            "pruner": "none", "storage": "", "study_name": "t", "space": SPACE, **over}
+
+
+def test_space_is_conditional_on_layers():
+    for layers in (1, 2, 3):
+        fixed = {"layers": layers, "lr.min": 0.002, "lr.max": 0.05,
+                 **{f"filters_{i}": 6 for i in range(1, layers + 1)}, **{f"widths_{i}": 3 for i in range(1, layers + 1)}}
+        cfg, arch = space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)
+        assert arch.filters == (6,) * layers and cfg["widths"] == [3] * layers
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        try:
+            cfg, _ = space.sample(trial, SPACE, TRAIN, META)
+        except space.Impossible:
+            continue
+        names = {k for k in trial.params if k.startswith(("filters_", "widths_"))}
+        assert names == {f"{p}_{i}" for p in ("filters", "widths") for i in range(1, cfg["layers"] + 1)}
+
+
+def test_impossible_widths_are_pruned_not_crashed():
+    fixed = {"layers": 3, "lr.min": 0.002, "lr.max": 0.05, "filters_1": 4, "filters_2": 4, "filters_3": 4,
+             "widths_1": 7, "widths_2": 7, "widths_3": 7}
+    with pytest.raises(space.Impossible, match=r"widths \[7, 7, 7\] shrink a name of n_len=18"):
+        space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, {**META, "n_len": 18})
+    space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)          # 6 + 6 + 6 < 19 fits
+    assert issubclass(space.Impossible, optuna.TrialPruned)
+
+
+def test_bad_search_params_name_the_key():
+    with pytest.raises(NameCNNError, match=r"search\.space\.filters\.high: must be >= 4"):
+        search.check(params(space={**SPACE, "filters": {"low": 4, "high": 2}}))
+    with pytest.raises(NameCNNError, match=r"search\.sampler: must be one of random, tpe"):
+        search.check(params(sampler="grid"))
+    with pytest.raises(NameCNNError, match=r"search\.space\.momentum: unknown key"):
+        search.check(params(space={**SPACE, "momentum": 0.9}))
+
+
+def test_exp_command_names_the_drawn_dimensions():
+    cfg = {"layers": 2, "filters": [50, 70], "widths": [5, 3], "lr": {"kind": "cyclic", "min": 0.00123456,
+           "max": 0.05, "step_size": 30}, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50}
+    assert space.exp_command(cfg, SPACE) == ("dvc exp run -S train.layers=2 -S 'train.filters=[50,70]' "
+                                             "-S 'train.widths=[5,3]' -S train.lr.min=0.001235 -S train.lr.max=0.05")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, encoded):
+    (tmp_path / ".dvc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for var in ("MLFLOW_TRACKING_URI", "DVC_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path, encoded
+
+
+def mlflow_trials(root, study_name):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(search.EXPERIMENT)
+    runs = client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study_name}'")
+    return {r.data.tags["optuna.trial"]: r for r in runs if "optuna.trial" in r.data.tags}
+
+
+def states(summary, root):
+    study = optuna.load_study(study_name=summary["study_name"], storage=search.open_storage(
+        str(root / ".optuna" / "journal.log")))
+    return study
+
+
+def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(project):
+    root, encoded = project
+    sp = {**SPACE, "layers": 4, "widths": [3, 7], "lr": {"kind": "constant", "value": [1e7, 0.05]}}
+    s = search.search(params(n_trials=8, space=sp), TRAIN, encoded, root / "out")
+    study = states(s, root)
+    by_state = {st: [t for t in study.trials if t.state.name == st] for st in ("COMPLETE", "PRUNED", "FAIL")}
+    assert len(study.trials) == 8 and all(by_state.values())
+    assert all("diverged" in t.user_attrs["reason"] for t in by_state["FAIL"])
+    assert all(t.params["lr.value"] == 1e7 for t in by_state["FAIL"])
+    assert all("shrink a name" in t.user_attrs["reason"] for t in by_state["PRUNED"])
+    runs = mlflow_trials(root, s["study_name"])
+    for t in study.trials:
+        run = runs[str(t.number)]
+        assert run.data.tags["optuna.state"] == t.state.name
+        assert run.info.status == search.STATE_STATUS[t.state.name]
+    complete = runs[str(by_state["COMPLETE"][0].number)]
+    assert "value" in complete.data.metrics and complete.data.params["layers"] == "4"
+    rows = (root / "out" / "trials.csv").read_text().splitlines()
+    assert len(rows) == 9 and {"best_params.json", "history.png", "importances.png", "parallel.png"} <= {
+        p.name for p in (root / "out").iterdir()}
+
+
+def test_search_resumes_an_existing_study(project):
+    root, encoded = project
+    first = search.search(params(n_trials=2), TRAIN, encoded, root / "out")
+    before = [(t.number, t.params) for t in states(first, root).trials]
+    second = search.search(params(n_trials=4), TRAIN, encoded, root / "out")
+    assert second["study_name"] == first["study_name"] and second["trials"] == 4
+    assert [(t.number, t.params) for t in states(second, root).trials][:2] == before
+    third = search.search(params(n_trials=4, seed=5), TRAIN, encoded, root / "out")
+    assert third["study_name"] != first["study_name"] and third["trials"] == 4   # other settings: a new study
+
+
+def check_shared_study(summary, storage, root, n, workers=2):
+    study = optuna.load_study(study_name=summary["study_name"], storage=search.open_storage(storage))
+    numbers = sorted(t.number for t in study.trials)
+    m = len(numbers)                         # MaxTrialsCallback stops each worker after its running trial
+    assert n <= m <= n + workers - 1 and numbers == list(range(m))           # every trial once, none lost
+    assert all(t.state.is_finished() for t in study.trials)
+    assert len({t.user_attrs["worker"] for t in study.trials}) == workers     # both processes added trials
+    runs = mlflow_trials(root, summary["study_name"])
+    assert set(runs) == {str(i) for i in range(m)}                             # each has its MLflow run
+    workers = {r.data.tags.get("mlflow.parentRunId") for r in runs.values()}
+    assert len(workers) == 1 and None not in workers                           # all under the one parent run
+
+
+def test_two_workers_share_a_journal_study(project):
+    root, encoded = project
+    s = search.search(params(n_trials=6), TRAIN, encoded, root / "out", workers=2)
+    check_shared_study(s, str(root / ".optuna" / "journal.log"), root, 6)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throw-away PostgreSQL server on 127.0.0.1 (a free port), in a temporary directory."""
+    bins = [os.path.dirname(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    initdb = shutil.which("initdb") or (os.path.join(bins[-1], "initdb") if bins else None)
+    if initdb is None:
+        pytest.skip("no PostgreSQL server here (.ci/run installs Debian's postgresql)")
+    bindir = os.path.dirname(os.path.realpath(initdb))
+    base = Path(tempfile.mkdtemp(prefix="namecnn-pg-"))     # outside pytest's root-only folder
+    as_user = []
+    if os.geteuid() == 0:                                  # postgres refuses to run as root
+        shutil.chown(base, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True, timeout=120)
+    subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
+                              "-t", "60", "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"],
+                   check=True, capture_output=True, timeout=90)
+    try:
+        for _ in range(50):
+            if subprocess.run([os.path.join(bindir, "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        subprocess.run([os.path.join(bindir, "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                        "optuna"], check=True, capture_output=True, timeout=60)
+        yield f"postgresql://postgres@127.0.0.1:{port}/optuna"
+    finally:
+        subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
+                                  "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_two_workers_share_a_postgresql_study(project, postgres):
+    root, encoded = project
+    s = search.search(params(n_trials=6, storage=postgres), TRAIN, encoded, root / "out", workers=2)
+    check_shared_study(s, postgres, root, 6)
