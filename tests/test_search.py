@@ -32,8 +32,8 @@ def params(**over):
 
 def test_space_is_conditional_on_layers():
     for layers in (1, 2, 3):
-        fixed = {"layers": layers, "lr.min": 0.002, "lr.max": 0.05,
-                 **{f"filters_{i}": 6 for i in range(1, layers + 1)}, **{f"widths_{i}": 3 for i in range(1, layers + 1)}}
+        fixed = {"layers": layers, "lr.min": 0.002, "lr.max": 0.05}
+        fixed.update({f"{p}_{i}": v for i in range(1, layers + 1) for p, v in (("filters", 6), ("widths", 3))})
         cfg, arch = space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)
         assert arch.filters == (6,) * layers and cfg["widths"] == [3] * layers
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -5,10 +5,9 @@ import multiprocessing
 import os
 import socket
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import warnings
 
 import numpy as np
 import optuna
