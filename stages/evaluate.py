@@ -62,10 +62,13 @@ def main():
         mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()})
         for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
             mlflow.log_artifact(str(out / name), "evaluation")
+    champion = tracking.promote_champion("namecnn")
     v, u = results["val"], results["unseen"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {lo:.3f}-{hi:.3f}), balanced {v['balanced_acc']:.4f}, "
           f"top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc {results['train']['acc']:.4f}; "
           f"unseen {u['acc']:.4f} of {u['n']}")
+    if champion:
+        print(f"evaluate: models:/namecnn@champion is version {champion[0]} (final_val_acc {champion[1]:.4f})")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from namecnn.errors import run
 from namecnn.memory import keep_freed_memory
 
 EXPERIMENT = "namecnn"
+REGISTERED = "namecnn"              # the registered model; evaluate points its alias `champion` at the best
 
 
 def flat(d, prefix=""):
@@ -40,23 +41,25 @@ def main():
     out = Path(args.out_dir)
     rng = np.random.default_rng(cfg["seed"])
     name = f"L{arch.filters.__len__()}-{'x'.join(map(str, arch.filters))}-k{'x'.join(map(str, arch.widths))}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tracking.run_tags(root, "train")) as r:
+    r = mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tracking.run_tags(root, "train"))
+    with tracking.run_status() as stop:
         mlflow.log_params(flat(cfg))
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
                            "n_val": len(splits["val"]["y"])})
         print(f"train: {len(arch.filters)} conv layers, filters {list(arch.filters)}, widths {list(arch.widths)}, "
-              f"bias {arch.bias}, {cfg['steps']} steps; MLflow run {r.info.run_id}")
+              f"bias {arch.bias}, {cfg['steps']} steps; MLflow run {r.info.run_id}", flush=True)
 
         def log(step, row):
             mlflow.log_metrics({k: v for k, v in row.items() if k != "step"}, step=step)
 
-        params, history = train.fit(cfg, arch, splits["train"], splits["val"], rng, on_eval=log)
+        params, history = train.fit(cfg, arch, splits["train"], splits["val"], rng, on_eval=log, stop=stop)
         modelio.save(args.model_dir, params, modelio.model_meta(arch, meta, cfg))
         fsio.write_csv(out / "history.csv", history)
         plots.save(plots.curves(history), out / "curves.png")
         mlflow.log_artifact(str(out / "curves.png"), "figures")
-        pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent)
-        tracking.write_run(out / "run.json", r, tracking.tracking_uri(root))
+        info = pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent, registered_model_name=REGISTERED)
+        tracking.write_run(out / "run.json", r, tracking.tracking_uri(root), registered_model=REGISTERED,
+                           version=info.registered_model_version)
         last = history[-1]
         print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "
               f"val loss {last['val_loss']:.4f}")

@@ -1,8 +1,12 @@
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
@@ -38,3 +42,59 @@ def encoded(raw_dir, tmp_path_factory):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+TINY = {
+    "gradcheck": {"batch": 3, "max_entries": 15,
+                  "configs": {"study": {"filters": [4, 4]}, "deep_bias_dropout": {"filters": [3, 3, 3]}}},
+    "train": {"filters": [8, 8], "steps": 200, "eval_every": 100, "train_eval_size": 300,
+              "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}},
+    "evaluate": {"bootstrap": 100},
+    "lr_range": {"steps": 60},
+    "bench": {"filters": [5, 5], "steps": 5, "reference_steps": 1, "repeats": 1},
+    "search": {"n_trials": 3, "steps_per_trial": 60, "eval_every": 30,
+               "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
+}
+
+
+def merge(base, over):
+    return {k: merge(base[k], over[k]) if isinstance(over.get(k), dict) and k in base and k != "lr"
+            else over.get(k, base[k]) for k in base}
+
+
+def sh(cmd, cwd, env, check=True):
+    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return r
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory, raw_dir):
+    """A git + DVC repository holding the project's files as they are now, tiny params, the raw data."""
+    dst = tmp_path_factory.mktemp("pipeline") / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    for f in files:
+        if f.startswith(("reports/", "dvc.lock")) or not (ROOT / f).is_file():
+            continue
+        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, dst / f)
+    shutil.copytree(raw_dir, dst / "data" / "raw")
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    (dst / "params.yaml").write_text(yaml.safe_dump(merge(params, TINY), sort_keys=False))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", GIT_AUTHOR_NAME="t",
+               GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    sh(["git", "init", "-q", "-b", "main"], dst, env)
+    sh(["git", "add", "-A"], dst, env)
+    sh(["git", "commit", "-qm", "tiny"], dst, env)
+    return dst, env
+
+
+@pytest.fixture(scope="session")
+def repro(repo):
+    dst, env = repo
+    return sh(["dvc", "repro"], dst, env)
+
+

@@ -135,3 +135,20 @@ def test_on_eval_can_stop_training(splits):
         train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=stop,
                   progress=False)
     assert seen == [100, 200]
+
+
+def test_stop_event_ends_training_between_steps(splits):
+    import threading
+
+    stop = threading.Event()
+    seen = []
+
+    def on_eval(step, row):
+        seen.append(step)
+        stop.set()                                     # as a SIGTERM handler would, mid-run
+
+    c, arch = config.train_config(cfg(eval_every=50), splits[1])
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=on_eval,
+                  progress=False, stop=stop)
+    assert seen == [50]

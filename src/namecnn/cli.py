@@ -1,10 +1,11 @@
-"""The `namecnn` command: bench (and the tools around the pipeline's stages)."""
+"""The `namecnn` command: bench, search, predict."""
 import argparse
 import json
+import sys
 
 import numpy as np
 
-from . import bench, config, data, model
+from . import bench, config, data, model, modelio, predict
 from .errors import NameCNNError, run
 from .memory import keep_freed_memory
 
@@ -63,6 +64,45 @@ def cmd_search(args):
         print(f"best trial {s['best_trial']}: val acc {s['best_value']:.4f}\n  {s['command']}")
 
 
+def load_model(args):
+    """--model-uri (an MLflow URI) or --model (a folder, default the one `dvc repro` trained)."""
+    if not args.model_uri:
+        return modelio.load(args.model)
+    from mlflow.exceptions import MlflowException
+
+    from . import tracking
+
+    tracking.connect()
+    import mlflow
+
+    try:
+        loaded = mlflow.pyfunc.load_model(args.model_uri).unwrap_python_model()
+    except (MlflowException, OSError) as e:
+        raise NameCNNError(f"--model-uri {args.model_uri}: {str(e).splitlines()[0][:300]}") from None
+    return loaded.params, loaded.meta
+
+
+def cmd_predict(args):
+    names = [n for arg in args.names for n in (sys.stdin.read().splitlines() if arg == "-" else [arg])]
+    if not names:
+        raise NameCNNError("no names given (pass names, or - to read one a line from stdin)")
+    if args.top_k < 1:
+        raise NameCNNError(f"--top-k must be >= 1, got {args.top_k}")
+    params, meta = load_model(args)
+    X, notes = predict.encode_names(names, meta)
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
+    P = model.predict_proba(params, X)
+    tops = predict.top_k(P, meta["classes"], min(args.top_k, P.shape[1]))
+    rows = [{"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
+            for n, t in zip(names, tops, strict=True)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        print(f"{r['name']}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"]))
+
+
 def parser():
     ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -92,6 +132,15 @@ def parser():
     s.add_argument("--data", default="data/encoded", help="encoded data directory")
     s.add_argument("--out", default="reports/search", help="where trials.csv, best_params.json, plots go")
     s.set_defaults(func=cmd_search)
+
+    pr = sub.add_parser("predict", help="the most likely languages of surnames")
+    pr.add_argument("names", nargs="+", metavar="NAME", help="surnames; - reads one a line from stdin")
+    where = pr.add_mutually_exclusive_group()
+    where.add_argument("--model", default="models", help="model folder (default: models, what dvc repro trained)")
+    where.add_argument("--model-uri", help="an MLflow model URI: runs:/<run id>/model, models:/namecnn@champion")
+    pr.add_argument("--top-k", type=int, default=3)
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_predict)
     return ap
 
 

@@ -1,18 +1,68 @@
-"""Names in, languages and probabilities out: what `namecnn predict` and the MLflow pyfunc model share."""
+"""Names in, languages and probabilities out: what `namecnn predict` and the MLflow pyfunc model share.
+
+A name is folded to ASCII (accents dropped: Müller -> muller, Dvořák -> dvorak; letters without a
+decomposition mapped: Ødegaard -> odegaard, Straße -> strasse), lower-cased and stripped. Then:
+a character still outside the model's alphabet is dropped, and a name longer than n_len is cut to
+n_len, each with a warning; a name left empty is an error.
+"""
+import unicodedata
+import warnings
+
 import numpy as np
 
 from . import data, model
+from .errors import NameCNNError
+
+LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "ł": "l",
+                         "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i",
+                         "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "’": "'", "‘": "'", "ʼ": "'"})
+
+
+def fold(name):
+    """Unicode name -> ASCII-folded, lower-cased, stripped."""
+    decomposed = unicodedata.normalize("NFKD", str(name).translate(LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+
+
+def clean(names, meta):
+    """Fold every name and fit it to the model: (cleaned names, warnings). Raises for an empty name."""
+    alphabet, n_len = set(meta["itos"]), meta["arch"]["n_len"]
+    out, notes = [], []
+    for raw in names:
+        name = fold(raw)
+        dropped = sorted({c for c in name if c not in alphabet})
+        if dropped:
+            name = "".join(c for c in name if c in alphabet).strip()
+            notes.append(f"name {raw!r}: character(s) {', '.join(map(repr, dropped))} not in the model's "
+                         f"alphabet, dropped")
+        if len(name) > n_len:
+            notes.append(f"name {raw!r}: {len(name)} characters, cut to the model's n_len={n_len}")
+            name = name[:n_len]
+        if not name:
+            raise NameCNNError(f"name {raw!r}: nothing left to classify after folding to the model's alphabet")
+        out.append(name)
+    return out, notes
 
 
 def encode_names(names, meta):
-    """Raw names -> (N, n_len) indices; case and surrounding whitespace ignored."""
+    """Raw names -> (N, n_len) indices and the warnings of `clean`."""
+    cleaned, notes = clean(names, meta)
     stoi = {ch: i for i, ch in enumerate(meta["itos"])}
-    return data.encode([str(n).strip().lower() for n in names], stoi, meta["arch"]["n_len"])
+    return data.encode(cleaned, stoi, meta["arch"]["n_len"]), notes
 
 
 def probabilities(params, meta, names):
-    """(N, n_classes) class probabilities for a list of names."""
-    return model.predict_proba(params, encode_names(names, meta))
+    """(N, n_classes) class probabilities for a list of names; cleaning notes become Python warnings."""
+    X, notes = encode_names(names, meta)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return model.predict_proba(params, X)
+
+
+def top_k(P, classes, k):
+    """Per row of P, the k most probable classes as [{"language", "probability"}, ...]."""
+    order = np.argsort(-P, axis=1, kind="stable")[:, :k]
+    return [[{"language": classes[j], "probability": float(P[i, j])} for j in row] for i, row in enumerate(order)]
 
 
 def frame(params, meta, names):

@@ -1,6 +1,8 @@
 """MLflow set-up shared by every stage: where the store is, the experiment, a run's tags, its id on disk."""
+import contextlib
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -36,7 +38,8 @@ def connect(root=None):
     """Point MLflow at the project's store; returns the URI."""
     import mlflow
 
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")   # an unreachable server fails in seconds
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(root)
@@ -64,8 +67,8 @@ def experiment(name, root=None):
             if found is None:
                 raise
             return found.experiment_id
-    except MlflowException as e:
-        raise NameCNNError(f"MLflow tracking store {uri}: {str(e).splitlines()[0]}") from None
+    except Exception as e:            # MlflowException, or the HTTP client's error for a server that is not there
+        raise NameCNNError(f"MLflow tracking store {uri}: {str(e).splitlines()[0][:300]}") from None
 
 
 def data_hash(root):
@@ -91,9 +94,63 @@ def run_tags(root, stage):
     return tags
 
 
-def write_run(path, run, uri):
+def write_run(path, run, uri, **extra):
     fsio.write_json(path, {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
-                           "tracking_uri": uri})
+                           "tracking_uri": uri, **extra})
+
+
+@contextlib.contextmanager
+def run_status():
+    """End the active MLflow run FINISHED, KILLED on Ctrl-C or SIGTERM, FAILED on any other error.
+
+    Yields a threading.Event that the first SIGINT or SIGTERM sets, for the training loop to stop at a
+    safe point between steps (not inside a tracking-store write); a second signal interrupts at once.
+    """
+    import threading
+
+    import mlflow
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+        if stop.is_set():
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        mlflow.end_run("KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    else:
+        mlflow.end_run("FINISHED")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def promote_champion(name, metric="final_val_acc"):
+    """Point alias `champion` of registered model `name` at the version whose run has the best `metric`.
+    Returns (version, value), or None when no version has the metric yet."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    scored = []
+    for mv in client.search_model_versions(f"name='{name}'"):
+        value = client.get_run(mv.run_id).data.metrics.get(metric) if mv.run_id else None
+        if value is not None:
+            scored.append((value, int(mv.version)))
+    if not scored:
+        return None
+    value, version = max(scored)
+    client.set_registered_model_alias(name, "champion", str(version))
+    return version, value
 
 
 def read_run(path):

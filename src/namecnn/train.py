@@ -20,11 +20,12 @@ def evaluate(params, X, y, batch=4096):
     return float(-np.log(p_true).mean()), float((P.argmax(axis=1) == y).mean())
 
 
-def fit(cfg, arch, train, val, rng, on_eval=None, progress=None):
+def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     """Train from scratch as `cfg` (a resolved train section) says.
 
     train, val: dicts with X (N, n_len) and y (N,). on_eval(step, metrics) is called every
-    `eval_every` steps and at the last one; it may raise to stop (a pruned trial).
+    `eval_every` steps and at the last one; it may raise to stop (a pruned trial). `stop`, an Event set by
+    a signal handler, ends training with KeyboardInterrupt before the next step.
     Returns (params, history), history being the list of metric rows.
     """
     dtype = config.DTYPES[cfg["dtype"]]
@@ -40,6 +41,8 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None):
     bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
                mininterval=1.0, leave=False)
     for step in bar:
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         rows = next(stream)
         lr = lr_at(step - 1)
         mask = layers.dropout_mask(rng, (len(rows), arch.dense_in), p, np.dtype(dtype)) if p > 0 else None
