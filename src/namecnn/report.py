@@ -66,9 +66,9 @@ def search_section(summary, trials):
     done = sorted((t for t in trials if t["state"] == "COMPLETE"), key=lambda t: -float(t["value"]))[:5]
     text = (f"Optuna study `{summary['study_name']}` ({summary['sampler']} sampler, {summary['pruner']} pruner): "
             f"{summary['trials']} trials, {summary['complete']} complete, {summary['pruned']} pruned, "
-            f"{summary['fail']} failed, in {summary['minutes']:.2f} min ({summary['trials_per_minute']} trials per "
-            "minute). Each trial is a nested MLflow run under the search's parent run in experiment "
-            "`namecnn-search`.\n\n"
+            f"{summary['fail']} failed, over {summary['minutes']:.2f} min from the first trial's start to the last "
+            f"one's end ({summary['trials_per_minute']} trials per minute). Each trial is a nested MLflow run "
+            "under the search's parent run in experiment `namecnn-search`.\n\n"
             + table(["trial", "validation accuracy", "parameters"],
                     [[t["number"], f"{float(t['value']):.4f}", f"`{t['params']}`"] for t in done]))
     if "best_value" in summary:

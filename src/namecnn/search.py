@@ -211,16 +211,27 @@ def figures(study):
     return out
 
 
+def study_minutes(study):
+    """Wall-clock minutes from the first trial's start to the last one's end (resumed runs included)."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.datetime_start and t.datetime_complete]
+    if not done:
+        return 0.0
+    return (max(t.datetime_complete for t in done) - min(t.datetime_start for t in done)).total_seconds() / 60
+
+
 def write_outputs(study, p, base, meta, out_dir, minutes):
+    """trials.csv, best_params.json (summary and the exp command) and the plots. `minutes`: this invocation."""
     from . import fsio
 
     out = Path(out_dir)
     rows = trial_rows(study)
     fsio.write_csv(out / "trials.csv", rows, ["number", "state", "value", "duration_s", "params", "reason"])
     counts = {s: sum(r["state"] == s for r in rows) for s in ("COMPLETE", "PRUNED", "FAIL")}
+    span = study_minutes(study)
     summary = {"study_name": study.study_name, "sampler": p["sampler"], "pruner": p["pruner"], "trials": len(rows),
-               **{k.lower(): v for k, v in counts.items()}, "minutes": round(minutes, 3),
-               "trials_per_minute": round(len(rows) / minutes, 2) if minutes > 0 else None}
+               **{k.lower(): v for k, v in counts.items()}, "minutes": round(span, 3),
+               "this_run_minutes": round(minutes, 3),
+               "trials_per_minute": round(len(rows) / span, 2) if span > 0 else None}
     if counts["COMPLETE"]:
         best = study.best_trial
         cfg, _ = space.sample(optuna.trial.FixedTrial(best.params, best.number), p["space"],
