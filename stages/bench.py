@@ -21,7 +21,7 @@ def main():
         config.number(p, key, "bench", 1, integer=True)
     config.choice(p, "dtype", "bench", tuple(config.DTYPES))
     splits, meta = data.load(args.encoded_dir)
-    arch = config.resolve_arch({**p, "layers": len(p["filters"]), "bias": True}, "bench", meta)
+    arch = config.resolve_arch({**p, "layers": len(p["filters"]), "bias": True, "pool": False}, "bench", meta)
     keep_freed_memory()
     X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
     result = {"filters": list(arch.filters), "widths": list(arch.widths), "batch": p["batch"], "dtype": p["dtype"],

@@ -33,8 +33,9 @@ def main():
     out = Path(args.out_dir)
 
     results = {}
+    boundary = bool(mmeta.get("boundary"))
     for split in ("train", "val"):
-        P = model.predict_proba(params, splits[split]["X"])
+        P = model.predict_proba(params, data.inputs(splits[split], boundary)["X"])
         results[split] = evaluation.scores(P, splits[split]["y"].astype(np.int64), len(classes))
         if split == "val":
             yv, Pv = splits["val"]["y"].astype(np.int64), P

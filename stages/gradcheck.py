@@ -7,7 +7,7 @@ from namecnn import config, data, fsio, gradcheck, layers, model
 from namecnn.errors import NameCNNError, run
 
 KEYS = ("seed", "h", "batch", "max_entries", "tolerance", "numeric_dtype", "bias_std", "configs")
-CONFIG_KEYS = ("layers", "filters", "widths", "bias", "dropout")
+CONFIG_KEYS = ("layers", "filters", "widths", "bias", "pool", "dropout")
 
 
 def check_config(name, cfg, meta, rng, p):
@@ -46,8 +46,9 @@ def main():
         table = gradcheck.check(params, X[rows], y[rows], rng, mask=mask, h=p["h"],
                                 max_entries=p["max_entries"], numeric_dtype=numeric_dtype)
         report[name] = {"filters": list(arch.filters), "widths": list(arch.widths), "bias": arch.bias,
-                        "dropout": dropout, "params": table}
-        print(f"{name}: filters {list(arch.filters)} widths {list(arch.widths)} bias {arch.bias} dropout {dropout}")
+                        "pool": arch.pool, "dropout": dropout, "params": table}
+        print(f"{name}: filters {list(arch.filters)} widths {list(arch.widths)} bias {arch.bias} pool {arch.pool} "
+              f"dropout {dropout}")
         for key, row in table.items():
             print(f"  {key:<3} max rel {row['max_rel_error']:.2e}  mean |diff| {row['mean_abs_diff']:.2e}"
                   f"  entries {row['entries']}  kinks {row['kinks']}")

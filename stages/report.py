@@ -4,7 +4,9 @@ import csv
 import json
 from pathlib import Path
 
-from namecnn import fsio, report
+import yaml
+
+from namecnn import fsio, report, studytables
 
 
 def read_json(path):
@@ -20,6 +22,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("reports_dir", help="folder of the stage outputs; report.md is written there")
     ap.add_argument("model_dir")
+    ap.add_argument("published", help="reference/published.yaml: the study's numbers")
     args = ap.parse_args()
     r = Path(args.reports_dir)
     model_meta = read_json(Path(args.model_dir) / "model.json")
@@ -29,11 +32,32 @@ def main():
     lr = read_json(r / "lr_range" / "suggestion.json")
     lr_text = (f"cyclic {cfg['lr']['min']:g}–{cfg['lr']['max']:g}, step size {cfg['lr']['step_size']}"
                if cfg["lr"]["kind"] == "cyclic" else f"constant {cfg['lr']['value']:g}")
+    pub = yaml.safe_load(Path(args.published).read_text())
+    runs = {p.stem: read_json(p) for p in sorted((r / "study").glob("*.json"))}
+    baseline = read_json(r / "baseline.json")
+    gc, bench = read_json(r / "gradcheck.json"), read_json(r / "bench.json")
+    seeds = runs["default_model"]["seeds"]
+    study = [
+        "## The study, reproduced", studytables.header(runs, seeds),
+        "### Table 1: gradient check (study configuration: 2 layers, no bias)", studytables.gradcheck_table(pub, gc),
+        "### Table 2: slow vs efficient computation", studytables.speed_table(pub, bench),
+        "### Table 3: balanced vs unbalanced sampling (N1=20 K1=5 N2=20 K2=3, ρ=0.9, η=0.01)",
+        studytables.sampling_table(pub, runs),
+        "### Tables 4–5: the better model (N1=50 K1=7 N2=50 K2=3, η=0.01)", studytables.search_best_table(pub, runs),
+        "### Table 6 (study's 7): with vs without biases", studytables.bias_table(pub, runs),
+        "### Table 7 (study's 8): depth", studytables.depth_table(pub, runs),
+        "### Table 8: cyclic vs constant learning rate, dropout, shuffling", studytables.variants_table(runs),
+        "### Table 9: combined best ([50, 50], [7, 3], batch 100, cyclic 0.001–0.1 step 500)",
+        studytables.combined_table(pub, runs),
+        "### Unseen (celebrity) names", studytables.unseen_table(pub, runs, read_csv(r / "evaluate" / "unseen.csv")),
+        "### Beating the study and a strong baseline", studytables.beat_table(pub, runs, baseline),
+        studytables.timing(runs),
+    ]
     parts = [
         "# namecnn report",
         "Built by `dvc repro` from the stage outputs under `reports/`; rerun it to regenerate.",
-        "## Gradient check", report.gradcheck_section(read_json(r / "gradcheck.json")),
-        "## Speed", report.speed_section(read_json(r / "bench.json")),
+        "## Gradient check", report.gradcheck_section(gc),
+        "## Speed", report.speed_section(bench),
         "## Training",
         f"Network: {len(cfg['filters'])} conv layers, filters {cfg['filters']}, widths {cfg['widths']}, bias "
         f"{cfg['bias']}, dropout {cfg['dropout']}, weight decay {cfg['weight_decay']}; {cfg['steps']} steps of batch "
@@ -52,6 +76,7 @@ def main():
         "![LR range test](lr_range/lr_range.png)",
         "## Search", report.search_section(read_json(r / "search" / "best_params.json"),
                                            read_csv(r / "search" / "trials.csv")),
+        *study,
         "## MLflow",
         f"Run `{run['run_id']}` (experiment `{run['experiment_id']}`) in `{run['tracking_uri']}` holds the "
         "parameters, per-step metrics, figures, evaluation artifacts and the model. Open it with "

@@ -54,6 +54,8 @@ TINY = {
     "bench": {"filters": [5, 5], "steps": 5, "reference_steps": 1, "repeats": 1},
     "search": {"n_trials": 3, "steps_per_trial": 60, "eval_every": 30,
                "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
+    "baseline": {"max_iter": 300},
+    "study": {"steps": 40, "seeds": [1, 2]},
 }
 
 

@@ -78,3 +78,15 @@ def test_encode_stage_output(encoded):
     assert splits["train"]["X"].dtype == np.uint8 and splits["train"]["X"].shape == (17205, 19)
     assert json.loads((encoded / "meta.json").read_text())["counts"]["val"]["Korean"] == 12
     assert splits["val"]["names"].shape == (216,)
+
+
+def test_boundary_encoding_wraps_every_name(raw_dir):
+    splits, meta = data.prepare(raw_dir)
+    Xb, X = splits["val"]["Xb"], splits["val"]["X"]
+    assert Xb.shape == (216, 21) and meta["boundary"] == "^" and "^" not in meta["itos"]
+    mark, pad = meta["d"], meta["d"] + 1
+    lengths = (meta["d"] != X).sum(axis=1)
+    for row, x, n in zip(Xb, X, lengths, strict=True):
+        assert row[0] == mark and row[n + 1] == mark and (row[n + 2:] == pad).all()
+        assert (row[1:n + 1] == x[:n]).all()
+    assert data.view(meta, True) == {"d": 30, "n_len": 21, "n_classes": 18}

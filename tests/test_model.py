@@ -115,3 +115,27 @@ def test_he_init_scale():
     assert params["F1"].std() == pytest.approx(np.sqrt(2 / (29 * 7)), rel=0.02)
     assert params["F2"].std() == pytest.approx(np.sqrt(2 / (200 * 3)), rel=0.02)
     assert not params["b1"].any()
+
+
+@pytest.mark.parametrize("L", [1, 2, 3])
+def test_max_pooling_fast_equals_reference(L):
+    rng = np.random.default_rng(40 + L)
+    arch, _ = random_net(rng, L, True)
+    arch = model.Arch(arch.d, arch.n_len + 3, arch.n_classes, arch.filters, arch.widths, True, pool=True)
+    params = model.init_params(arch, rng, bias_std=0.1)
+    assert params["W"].shape[0] == arch.filters[-1]
+    X, y = batch(rng, arch)
+    mask = layers.dropout_mask(rng, (len(X), arch.dense_in), 0.3, np.dtype(np.float64))
+    lf, gf = model.loss(params, X, y, mask=mask)
+    lr, gr = model.loss(params, X, y, mask=mask, impl="reference")
+    assert abs(lf - lr) < 1e-10
+    for key in params:
+        np.testing.assert_allclose(gf[key], gr[key], atol=1e-10, rtol=0, err_msg=key)
+
+
+def test_max_pooling_takes_the_max_over_positions(rng):
+    h = rng.normal(size=(3, 5, 4))
+    out, cache = layers.maxpool_forward(h)
+    np.testing.assert_array_equal(out, h.max(axis=1))
+    dh = layers.maxpool_backward(np.ones((3, 4)), cache)
+    assert dh.sum() == 12 and (dh * h).sum() == pytest.approx(h.max(axis=1).sum())

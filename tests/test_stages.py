@@ -9,8 +9,12 @@ from conftest import ROOT
 
 GRADCHECK = {"seed": 1, "h": 1e-5, "batch": 4, "max_entries": 20, "tolerance": 1e-6,
              "numeric_dtype": "longdouble", "bias_std": 0.01,
-             "configs": {"small": {"layers": 2, "filters": [4, 3], "widths": [5, 3], "bias": False, "dropout": 0.0},
-                         "deep": {"layers": 3, "filters": [3], "widths": [3, 2, 2], "bias": True, "dropout": 0.3}}}
+             "configs": {"small": {"layers": 2, "filters": [4, 3], "widths": [5, 3], "bias": False, "pool": False,
+                                   "dropout": 0.0},
+                         "deep": {"layers": 3, "filters": [3], "widths": [3, 2, 2], "bias": True, "pool": False,
+                                  "dropout": 0.3},
+                         "pooled": {"layers": 2, "filters": [3, 4], "widths": [3, 2], "bias": True, "pool": True,
+                                    "dropout": 0.2}}}
 
 
 def run_gradcheck(tmp_path, encoded, params):
@@ -41,7 +45,7 @@ def test_gradcheck_stage_fails_above_tolerance(tmp_path, encoded):
 
 
 def test_gradcheck_stage_rejects_bad_params(tmp_path, encoded):
-    cfg = {"layers": 2, "filters": [4], "widths": [10, 11], "bias": False, "dropout": 0.0}
+    cfg = {"layers": 2, "filters": [4], "widths": [10, 11], "bias": False, "pool": False, "dropout": 0.0}
     bad = {**GRADCHECK, "configs": {"x": cfg}}
     r, _ = run_gradcheck(tmp_path, encoded, bad)
     assert r.returncode == 1 and "gradcheck.configs.x.widths" in r.stderr and r.stderr.count("\n") == 1

@@ -8,7 +8,8 @@ META = {"d": 29, "n_len": 19, "n_classes": 18}
 
 
 def cfg(**over):
-    base = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "bias_std": 0.0,
+    base = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "pool": False, "boundary": False,
+            "bias_std": 0.0,
             "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300, "momentum": 0.9,
             "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100}, "sampling": "balanced",
             "shuffle": True, "eval_every": 100, "train_eval_size": 500, "dtype": "float64", "impl": "fast"}
@@ -152,3 +153,19 @@ def test_stop_event_ends_training_between_steps(splits):
         train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=on_eval,
                   progress=False, stop=stop)
     assert seen == [50]
+
+
+def test_boundary_marks_and_pooling_train_and_predict(splits):
+    from namecnn import modelio, predict
+
+    params, history = run_fit(splits, boundary=True, pool=True, layers=1, filters=[16], widths=[3], steps=200)
+    c, arch = config.train_config(cfg(boundary=True, pool=True, layers=1, filters=[16], widths=[3]), splits[1])
+    assert arch.d == 30 and arch.n_len == 21 and params["W"].shape == (16, 18)
+    meta = modelio.model_meta(arch, splits[1], c)
+    assert meta["itos"][-1] == "^" and meta["boundary"] == "^"
+    X, notes = predict.encode_names(["Cruz"], meta)
+    assert X.shape == (1, 21) and list(X[0, :6]) == [29, *(meta["itos"].index(ch) for ch in "cruz"), 29] and not notes
+    assert history[-1]["val_acc"] > 1 / 18
+    long = "x" * 25
+    _, notes = predict.encode_names([long], meta)
+    assert "cut to the model's n_len=19" in notes[0]

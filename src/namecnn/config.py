@@ -78,18 +78,24 @@ def check_arch(filters, widths, n_len, section):
 
 
 def resolve_arch(cfg, section, meta):
-    """cfg's layers, filters, widths and bias -> model.Arch, per-layer lists resolved and checked."""
+    """cfg's layers, filters, widths, bias, pool (and boundary, if it has one) -> model.Arch, per-layer
+    lists resolved and checked against the data `meta` (d, n_len; widened by the boundary marks)."""
+    from .data import view
     from .model import Arch
 
+    if "boundary" in cfg:
+        meta = view(meta, boolean(cfg, "boundary", section))
     layers = number(cfg, "layers", section, 1, integer=True)
     filters = per_layer(cfg["filters"], layers, f"{section}.filters")
     widths = per_layer(cfg["widths"], layers, f"{section}.widths")
     check_arch(filters, widths, meta["n_len"], section)
-    return Arch(meta["d"], meta["n_len"], meta["n_classes"], filters, widths, boolean(cfg, "bias", section))
+    return Arch(meta["d"], meta["n_len"], meta["n_classes"], filters, widths, boolean(cfg, "bias", section),
+                boolean(cfg, "pool", section))
 
 
-TRAIN_KEYS = ("seed", "layers", "filters", "widths", "bias", "bias_std", "dropout", "weight_decay", "batch_size",
-              "steps", "momentum", "lr", "sampling", "shuffle", "eval_every", "train_eval_size", "dtype", "impl")
+TRAIN_KEYS = ("seed", "boundary", "layers", "filters", "widths", "bias", "pool", "bias_std", "dropout", "weight_decay",
+              "batch_size", "steps", "momentum", "lr", "sampling", "shuffle", "eval_every", "train_eval_size", "dtype",
+              "impl")
 LR_KEYS = {"cyclic": ("kind", "min", "max", "step_size"), "constant": ("kind", "value")}
 
 

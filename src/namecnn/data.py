@@ -2,6 +2,9 @@
 
 A name is stored as the indices of its characters in the sorted alphabet, left-aligned and padded
 with `pad = len(alphabet)` up to `n_len`; the network reads index `pad` as an all-zero one-hot column.
+Each split holds two encodings: `X`, the study's (d = 29, n_len = 19), and `Xb`, the same names between
+two boundary marks `^` (alphabet + `^`: d = 30, n_len = 21), which tell a max-pooled network where a name
+begins and ends (as char_wb n-grams do).
 """
 import json
 from pathlib import Path
@@ -12,6 +15,7 @@ from .errors import NameCNNError
 
 NAMES, LABELS, VAL_INDS, CELEBRITIES = (
     "ascii_names.txt", "category_labels.txt", "Validation_Inds.txt", "celebrity_names.txt")
+BOUNDARY = "^"
 
 
 def _lines(path):
@@ -99,21 +103,38 @@ def prepare(raw_dir):
     names, y = read_labelled_names(raw_dir / NAMES, len(classes))
     val_rows = read_val_rows(raw_dir / VAL_INDS, len(names))
     itos = sorted(set("".join(names)))
+    if BOUNDARY in itos:
+        raise NameCNNError(f"{raw_dir / NAMES}: a name contains {BOUNDARY!r}, the boundary mark")
     stoi = {ch: i for i, ch in enumerate(itos)}
     n_len = max(len(n) for n in names)
     X = encode(names, stoi, n_len)
+    Xb = encode([wrap(n) for n in names], {**stoi, BOUNDARY: len(itos)}, n_len + 2)
     is_val = np.zeros(len(names), dtype=bool)
     is_val[val_rows] = True
     names_arr = np.array(names)
-    splits = {split: {"X": X[mask], "y": y[mask].astype(np.uint8), "names": names_arr[mask]}
+    splits = {split: {"X": X[mask], "Xb": Xb[mask], "y": y[mask].astype(np.uint8), "names": names_arr[mask]}
               for split, mask in (("train", ~is_val), ("val", is_val))}
     meta = {
         "alphabet": "".join(itos), "itos": itos, "stoi": stoi, "d": len(itos), "pad": len(itos),
-        "n_len": n_len, "classes": classes, "n_classes": len(classes),
+        "n_len": n_len, "boundary": BOUNDARY, "classes": classes, "n_classes": len(classes),
         "counts": {split: {c: int((s["y"] == k).sum()) for k, c in enumerate(classes)}
                    for split, s in splits.items()},
     }
     return splits, meta
+
+
+def wrap(name):
+    return f"{BOUNDARY}{name}{BOUNDARY}"
+
+
+def view(meta, boundary):
+    """What the network sees of the data: alphabet size d, n_len, classes; with boundary marks or not."""
+    return {"d": meta["d"] + boundary, "n_len": meta["n_len"] + 2 * boundary, "n_classes": meta["n_classes"]}
+
+
+def inputs(split, boundary):
+    """A split's arrays for a network with or without boundary marks: {X, y}."""
+    return {"X": split["Xb" if boundary else "X"], "y": split["y"]}
 
 
 def load(encoded_dir):

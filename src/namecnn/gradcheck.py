@@ -49,7 +49,7 @@ def check(params, X, y, rng, *, mask=None, reg=0.0, h=1e-5, max_entries=200, imp
     Arrays with at most `max_entries` entries are checked in full, larger ones at a sample of that
     many entries drawn from `rng`. Entries whose perturbation crosses a ReLU kink are counted as
     `kinks` and left out of the errors. `grads` overrides the analytic gradients (to show that a
-    wrong one is caught). Returns {param: {max_rel_error, mean_abs_diff, entries, kinks}}.
+    wrong one is caught). Returns {param: {max_rel_error, mean_abs_diff, mean_diff, entries, kinks}}.
     """
     if grads is None:
         _, grads = model.loss(params, X, y, mask=mask, reg=reg, impl=impl)
@@ -71,5 +71,6 @@ def check(params, X, y, rng, *, mask=None, reg=0.0, h=1e-5, max_entries=200, imp
         ok = ~kink
         table[key] = {"max_rel_error": float(rel_error(ana[ok], num[ok]).max(initial=0.0)),
                       "mean_abs_diff": float(np.abs(ana[ok] - num[ok]).mean()) if ok.any() else 0.0,
+                      "mean_diff": float((ana[ok] - num[ok]).mean()) if ok.any() else 0.0,
                       "entries": int(ok.sum()), "kinks": int(kink.sum())}
     return table

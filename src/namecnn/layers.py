@@ -82,6 +82,20 @@ def relu_backward(dout, cache):
     return np.multiply(dout, cache > 0, out=dout)
 
 
+def maxpool_forward(h):
+    """Max over positions: h (N, L, C) -> (N, C), the first maximum on ties."""
+    idx = h.argmax(axis=1)                                          # (N, C)
+    return np.take_along_axis(h, idx[:, None, :], axis=1)[:, 0, :], (idx, h.shape)
+
+
+def maxpool_backward(dout, cache):
+    """dout (N, C) -> dh (N, L, C), routed to each maximum's position."""
+    idx, shape = cache
+    dh = np.zeros(shape, dtype=dout.dtype)
+    np.put_along_axis(dh, idx[:, None, :], dout[:, None, :], axis=1)
+    return dh
+
+
 def dropout_mask(rng, shape, p, dtype):
     """Inverted dropout: keep with probability 1-p, scale kept units by 1/(1-p)."""
     return (rng.random(shape) >= p).astype(dtype) / dtype.type(1 - p)

@@ -20,7 +20,7 @@ def run(cfg, arch, train, rng, lr_start, lr_end, steps, beta=0.98):
     dtype = config.DTYPES[cfg["dtype"]]
     params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    X, y = train["X"], train["y"].astype(np.int64)
+    X, y = train["Xb" if cfg["boundary"] else "X"], train["y"].astype(np.int64)
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     rows, best = [], np.inf
     for t in range(steps):

@@ -18,6 +18,7 @@ class Arch:
     filters: tuple          # n_i
     widths: tuple           # k_i
     bias: bool = True
+    pool: bool = False      # max over positions after the last conv layer (dense input n_L, not n_L * L_L)
 
     @property
     def lengths(self):
@@ -27,7 +28,7 @@ class Arch:
 
     @property
     def dense_in(self):
-        return self.filters[-1] * self.lengths[-1]
+        return self.filters[-1] * (1 if self.pool else self.lengths[-1])
 
 
 def init_params(arch, rng, dtype=np.float64, bias_std=0.0):
@@ -47,6 +48,12 @@ def n_conv(params):
     return sum(1 for k in params if k.startswith("F"))
 
 
+def pooled(params, L_last):
+    """Whether the network max-pools over positions: its dense layer then takes n_L inputs, not n_L * L_L
+    (the two agree when L_L = 1, where the max over one position changes nothing)."""
+    return params["W"].shape[0] != params[f"F{n_conv(params)}"].shape[0] * L_last
+
+
 def fast_loss(params, X, y=None, mask=None):
     """Fast path: gather-based first layer, im2col + BLAS above it, no loop over examples."""
     L = n_conv(params)
@@ -60,7 +67,11 @@ def fast_loss(params, X, y=None, mask=None):
         h, relu = layers.relu_forward(h)
         relus.append(relu)
     N = X.shape[0]
-    x = h.reshape(N, -1)                                          # (N, D)
+    pool = pooled(params, h.shape[1])
+    if pool:
+        x, pool_cache = layers.maxpool_forward(h)                 # (N, n_L)
+    else:
+        x = h.reshape(N, -1)                                      # (N, D)
     if mask is not None:
         x = x * mask
     scores, aff = layers.affine_forward(x, params["W"], params["b"])
@@ -71,7 +82,7 @@ def fast_loss(params, X, y=None, mask=None):
     dx, grads["W"], grads["b"] = layers.affine_backward(dscores, aff)
     if mask is not None:
         dx = dx * mask
-    dh = dx.reshape(h.shape)
+    dh = layers.maxpool_backward(dx, pool_cache) if pool else dx.reshape(h.shape)
     for i in range(L, 1, -1):
         dh = layers.relu_backward(dh, relus[i - 1])
         dh, grads[f"F{i}"], db = layers.conv_backward(dh, caches[i - 1])
@@ -91,7 +102,8 @@ def loss(params, X, y=None, *, mask=None, reg=0.0, impl="fast"):
     """Scores (N, K) when y is None, else (loss, grads keyed like params).
 
     X: (N, n_len) character indices, pad = d. mask: (N, D) inverted-dropout mask on the dense input
-    (training only). reg: L2 weight decay on filters and W, added to loss and gradients.
+    (training only). reg: L2 weight decay on filters and W, added to loss and gradients. Whether the
+    network max-pools over positions follows from W's shape (see `pooled`).
     """
     out = IMPLS[impl](params, X, y, mask)
     if y is None or reg == 0.0:

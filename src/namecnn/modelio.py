@@ -19,9 +19,13 @@ def save(directory, params, meta):
 
 
 def model_meta(arch, data_meta, train_cfg):
+    """What predicting needs besides the weights: the architecture, the alphabet (with the boundary mark
+    last when the network reads names between marks), the classes, and how it was trained."""
+    boundary = data_meta["boundary"] if train_cfg.get("boundary") else None
     return {"arch": {"d": arch.d, "n_len": arch.n_len, "n_classes": arch.n_classes, "filters": list(arch.filters),
-                     "widths": list(arch.widths), "bias": arch.bias},
-            "itos": data_meta["itos"], "classes": data_meta["classes"], "train": train_cfg}
+                     "widths": list(arch.widths), "bias": arch.bias, "pool": arch.pool},
+            "itos": data_meta["itos"] + ([boundary] if boundary else []), "boundary": boundary,
+            "classes": data_meta["classes"], "train": train_cfg}
 
 
 def load(directory):

@@ -3,7 +3,8 @@
 A name is folded to ASCII (accents dropped: Müller -> muller, Dvořák -> dvorak; letters without a
 decomposition mapped: Ødegaard -> odegaard, Straße -> strasse), lower-cased and stripped. Then:
 a character still outside the model's alphabet is dropped, and a name longer than n_len is cut to
-n_len, each with a warning; a name left empty is an error.
+n_len, each with a warning; a name left empty is an error. A network trained on names between boundary
+marks gets them added here.
 """
 import unicodedata
 import warnings
@@ -26,7 +27,9 @@ def fold(name):
 
 def clean(names, meta):
     """Fold every name and fit it to the model: (cleaned names, warnings). Raises for an empty name."""
-    alphabet, n_len = set(meta["itos"]), meta["arch"]["n_len"]
+    boundary = meta.get("boundary")
+    alphabet = set(meta["itos"]) - {boundary}
+    n_len = meta["arch"]["n_len"] - (2 if boundary else 0)
     out, notes = [], []
     for raw in names:
         name = fold(raw)
@@ -40,7 +43,7 @@ def clean(names, meta):
             name = name[:n_len]
         if not name:
             raise NameCNNError(f"name {raw!r}: nothing left to classify after folding to the model's alphabet")
-        out.append(name)
+        out.append(f"{boundary}{name}{boundary}" if boundary else name)
     return out, notes
 
 

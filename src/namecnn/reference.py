@@ -47,6 +47,7 @@ def loss(params, X, y=None, mask=None):
     for F in Fs:
         lengths.append(lengths[-1] - F.shape[2] + 1)
     MFs = [make_mf(F, Lin) for F, Lin in zip(Fs, lengths[:-1], strict=True)]
+    pool = W.shape[0] != Fs[-1].shape[0] * lengths[-1]              # max over positions (see model.pooled)
     scores = np.zeros((N, W.shape[1]), dtype=dtype)
     acts = []
     for j in range(N):
@@ -56,6 +57,8 @@ def loss(params, X, y=None, mask=None):
             if bs[i] is not None:
                 s = s + np.tile(bs[i], lengths[i + 1])
             xs.append(np.maximum(s, 0))
+        if pool:                                                   # max over positions: vec(H) is (Lo, n)
+            xs.append(xs[-1].reshape(lengths[-1], -1).max(axis=0))
         x = xs[-1] if mask is None else xs[-1] * mask[j]
         scores[j] = x @ W + b
         acts.append(xs)
@@ -76,6 +79,11 @@ def loss(params, X, y=None, mask=None):
         g = W @ g
         if mask is not None:
             g = g * mask[j]
+        if pool:
+            H = xs[L].reshape(lengths[-1], -1)
+            gH = np.zeros_like(H)
+            gH[H.argmax(axis=0), np.arange(H.shape[1])] = g
+            g = gH.ravel()
         for i in range(L - 1, -1, -1):
             g = g * (xs[i + 1] > 0)
             n, C, k = Fs[i].shape

@@ -133,7 +133,7 @@ def log_completed(params, arch, meta, cfg, val):
     yv = val["y"].astype(np.int64)
     from . import model
 
-    pred = model.predict_proba(params, val["X"]).argmax(axis=1)
+    pred = model.predict_proba(params, data.inputs(val, cfg["boundary"])["X"]).argmax(axis=1)
     cm = evaluation.confusion(yv, pred, len(meta["classes"]))
     mlflow.log_dict({"classes": meta["classes"], "matrix": cm.tolist()}, "evaluation/confusion_matrix.json")
     mlflow.log_figure(plots.confusion(cm, meta["classes"]), "evaluation/confusion.png")

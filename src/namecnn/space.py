@@ -9,7 +9,8 @@ import optuna
 from . import config
 from .errors import NameCNNError
 
-KEYS = ("layers", "filters", "widths", "lr", "dropout", "weight_decay", "batch_size")
+KEYS = ("layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size")
+DRAWN = ("pool", "dropout", "weight_decay", "batch_size")
 
 
 class Impossible(optuna.TrialPruned):
@@ -30,7 +31,7 @@ def check_dim(spec, key):
         config.number(spec, "high", key, spec["low"])
         if spec.get("log") and spec["low"] <= 0:
             raise NameCNNError(f"{key}.low: must be > 0 for a log range, got {spec['low']!r}")
-    elif isinstance(spec, bool) or not isinstance(spec, (int, float)):
+    elif not isinstance(spec, (bool, int, float)):
         raise NameCNNError(f"{key}: expected a number, a list of choices or {{low, high}}, got {spec!r}")
 
 
@@ -73,7 +74,7 @@ def sample(trial, space, base, meta):
     if lr["kind"] == "cyclic" and lr["min"] > lr["max"]:
         lr["min"], lr["max"] = lr["max"], lr["min"]
     cfg = {**base, "layers": layers, "filters": filters, "widths": widths, "lr": lr,
-           **{k: suggest(trial, k, space[k]) for k in ("dropout", "weight_decay", "batch_size")}}
+           **{k: suggest(trial, k, space[k]) for k in DRAWN}}
     return config.train_config(cfg, meta, section="search trial")
 
 
@@ -84,6 +85,6 @@ def exp_command(cfg, space):
             f"'train.widths={cfg['widths']}'".replace(" ", "")]
     sets += [f"train.lr.{k}={cfg['lr'][k]:.4g}" for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]
              if not isinstance(space["lr"][k], (int, float))]
-    sets += [f"train.{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"train.{k}={cfg[k]}"
-             for k in ("dropout", "weight_decay", "batch_size") if not isinstance(space[k], (int, float))]
+    sets += [f"train.{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"train.{k}={str(cfg[k]).lower()}"
+             for k in DRAWN if not isinstance(space[k], (bool, int, float))]
     return "dvc exp run " + " ".join(f"-S {s}" for s in sets)

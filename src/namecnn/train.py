@@ -31,8 +31,9 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     dtype = config.DTYPES[cfg["dtype"]]
     params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    X, y = train["X"], train["y"].astype(np.int64)
-    Xv, yv = val["X"], val["y"].astype(np.int64)
+    key = "Xb" if cfg["boundary"] else "X"                        # names between boundary marks, or not
+    X, y = train[key], train["y"].astype(np.int64)
+    Xv, yv = val[key], val["y"].astype(np.int64)
     sample = np.sort(rng.choice(len(y), min(cfg["train_eval_size"], len(y)), replace=False))
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     lr_at = schedule.make(cfg["lr"])
