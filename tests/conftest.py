@@ -47,7 +47,7 @@ def rng():
 TINY = {
     "gradcheck": {"batch": 3, "max_entries": 15,
                   "configs": {"study": {"filters": [4, 4]}, "deep_bias_dropout": {"filters": [3, 3, 3]}}},
-    "train": {"filters": [8, 8], "steps": 200, "eval_every": 100, "train_eval_size": 300,
+    "train": {"layers": 2, "filters": [8, 8], "widths": [5, 3], "steps": 200, "eval_every": 100, "train_eval_size": 300,
               "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}},
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},

@@ -70,7 +70,7 @@ def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
     runs = mlflow_client(dst).search_runs(["1"])
     new = [r for r in runs if r.info.run_id not in before]
     assert len(new) == 1 and new[0].data.params["filters"] == "[8, 8, 8]"
-    assert new[0].data.params["widths"] == "[7, 3, 3]" and new[0].data.tags.get("dvc.exp_name") == "three"
+    assert new[0].data.params["widths"] == "[5, 3, 3]" and new[0].data.tags.get("dvc.exp_name") == "three"
 
 
 def test_bad_params_stop_the_stage_naming_the_key(repo, repro):
