@@ -20,7 +20,8 @@ TRAIN = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": Tr
          "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 100, "momentum": 0.9,
          "lr": {"kind": "constant", "value": 0.05}, "sampling": "balanced", "shuffle": True, "eval_every": 50,
          "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
-SPACE = {"layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2}, "widths": {"low": 2, "high": 7},
+SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2},
+         "widths": {"low": 2, "high": 7},
          "pool": [False, True],
          "lr": {"kind": "cyclic", "min": {"low": 1e-3, "high": 1e-2, "log": True},
                 "max": {"low": 1e-2, "high": 0.3, "log": True}, "step_size": 30},

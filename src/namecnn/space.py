@@ -9,8 +9,8 @@ import optuna
 from . import config
 from .errors import NameCNNError
 
-KEYS = ("layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size")
-DRAWN = ("pool", "dropout", "weight_decay", "batch_size")
+KEYS = ("boundary", "layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size")
+DRAWN = ("boundary", "pool", "dropout", "weight_decay", "batch_size")
 
 
 class Impossible(optuna.TrialPruned):
