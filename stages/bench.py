@@ -15,8 +15,7 @@ def main():
     ap.add_argument("encoded_dir")
     ap.add_argument("out_json")
     args = ap.parse_args()
-    p = config.load_section("bench")
-    config.check_keys(p, KEYS, "bench")
+    p = config.section("bench", KEYS)
     for key in ("batch", "steps", "reference_steps", "repeats"):
         config.number(p, key, "bench", 1, integer=True)
     config.choice(p, "dtype", "bench", tuple(config.DTYPES))

@@ -19,8 +19,7 @@ def main():
     ap.add_argument("metrics_json")
     ap.add_argument("out_dir")
     args = ap.parse_args()
-    p = config.load_section("evaluate")
-    config.check_keys(p, KEYS, "evaluate")
+    p = config.section("evaluate", KEYS)
     config.number(p, "seed", "evaluate", 0, integer=True)
     config.number(p, "bootstrap", "evaluate", 1, integer=True)
     config.number(p, "level", "evaluate", 0, 1, lo_open=True, hi_open=True)
@@ -43,9 +42,14 @@ def main():
     lo, hi = evaluation.bootstrap_ci(pred == yv, rng, p["bootstrap"], p["level"])
     results["val"].update(acc_ci_low=lo, acc_ci_high=hi)
     Pu = predict.probabilities(params, mmeta, unseen_names)
-    unseen_rows = [{"name": n, "actual": classes[a], "predicted": classes[int(i)], "probability": float(Pu[j, i])}
+    trained_as = {str(n).lower(): classes[c] for n, c in zip(splits["train"]["names"], splits["train"]["y"],
+                                                             strict=True)}
+    unseen_rows = [{"name": n, "actual": classes[a], "predicted": classes[int(i)], "probability": float(Pu[j, i]),
+                    "training_label": trained_as.get(n.lower(), "")}
                    for j, (n, a, i) in enumerate(zip(unseen_names, unseen_y, Pu.argmax(axis=1), strict=True))]
-    results["unseen"] = {"acc": float(np.mean(Pu.argmax(axis=1) == unseen_y)), "n": len(unseen_names)}
+    conflicting = sum(r["training_label"] not in ("", r["actual"]) for r in unseen_rows)
+    results["unseen"] = {"acc": float(np.mean(Pu.argmax(axis=1) == unseen_y)), "n": len(unseen_names),
+                         "trained_with_other_label": conflicting}
 
     cm = evaluation.confusion(yv, pred, len(classes))
     fsio.write_json(args.metrics_json, results)

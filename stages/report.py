@@ -62,6 +62,7 @@ def main():
         f"Network: {len(cfg['filters'])} conv layers, filters {cfg['filters']}, widths {cfg['widths']}, bias "
         f"{cfg['bias']}, dropout {cfg['dropout']}, weight decay {cfg['weight_decay']}; {cfg['steps']} steps of batch "
         f"{cfg['batch_size']}, momentum {cfg['momentum']}, learning rate {lr_text}, {cfg['sampling']} sampling, "
+        f"logit adjustment τ = {cfg['logit_adjust']}, "
         f"shuffle {cfg['shuffle']}, seed {cfg['seed']}, {cfg['dtype']}. Last evaluation (step {history[-1]['step']}): "
         f"validation accuracy {float(history[-1]['val_acc']):.4f}.",
         "![training curves](train/curves.png)",

@@ -27,8 +27,7 @@ def main():
     ap.add_argument("unseen")
     ap.add_argument("out_json")
     args = ap.parse_args()
-    p = config.load_section("study")
-    config.check_keys(p, KEYS, "study")
+    p = config.section("study", KEYS)
     config.number(p, "steps", "study", 1, integer=True)
     if not isinstance(p["seeds"], list) or not p["seeds"]:
         raise NameCNNError(f"study.seeds: expected a non-empty list of integers, got {p['seeds']!r}")

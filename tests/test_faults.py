@@ -20,7 +20,8 @@ TRAIN = {"seed": 3, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": Tr
          "bias_std": 0.0,
          "dropout": 0.1, "weight_decay": 0.0, "batch_size": 50, "steps": 150, "momentum": 0.9,
          "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}, "sampling": "balanced",
-         "shuffle": True, "eval_every": 50, "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
+         "logit_adjust": 0.0, "shuffle": True, "eval_every": 50, "train_eval_size": 200,
+         "dtype": "float32", "impl": "fast"}
 
 
 @pytest.fixture

@@ -18,14 +18,15 @@ META = {"d": 29, "n_len": 19, "n_classes": 18}
 TRAIN = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "pool": False, "boundary": False,
          "bias_std": 0.0,
          "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 100, "momentum": 0.9,
-         "lr": {"kind": "constant", "value": 0.05}, "sampling": "balanced", "shuffle": True, "eval_every": 50,
-         "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
+         "lr": {"kind": "constant", "value": 0.05}, "sampling": "balanced", "logit_adjust": 0.0, "shuffle": True,
+         "eval_every": 50, "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
 SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2},
          "widths": {"low": 2, "high": 7},
          "pool": [False, True],
          "lr": {"kind": "cyclic", "min": {"low": 1e-3, "high": 1e-2, "log": True},
                 "max": {"low": 1e-2, "high": 0.3, "log": True}, "step_size": 30},
-         "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50}
+         "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "sampling": ["balanced", "sqrt"],
+         "logit_adjust": {"low": 0.0, "high": 1.0, "step": 0.5}}
 
 
 def params(**over):
@@ -35,10 +36,12 @@ def params(**over):
 
 def test_space_is_conditional_on_layers():
     for layers in (1, 2, 3):
-        fixed = {"layers": layers, "lr.min": 0.002, "lr.max": 0.05, "pool": True}
+        fixed = {"layers": layers, "lr.min": 0.002, "lr.max": 0.05, "pool": True, "sampling": "sqrt",
+                 "logit_adjust": 0.5}
         fixed.update({f"{p}_{i}": v for i in range(1, layers + 1) for p, v in (("filters", 6), ("widths", 3))})
         cfg, arch = space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)
         assert arch.filters == (6,) * layers and cfg["widths"] == [3] * layers
+        assert cfg["sampling"] == "sqrt" and cfg["logit_adjust"] == 0.5
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(20):
         trial = study.ask()
@@ -53,7 +56,7 @@ def test_space_is_conditional_on_layers():
 def test_impossible_widths_are_pruned_not_crashed():
     fixed = {"layers": 3, "lr.min": 0.002, "lr.max": 0.05, "pool": False, "filters_1": 4, "filters_2": 4,
              "filters_3": 4,
-             "widths_1": 7, "widths_2": 7, "widths_3": 7}
+             "widths_1": 7, "widths_2": 7, "widths_3": 7, "sampling": "balanced", "logit_adjust": 0.0}
     with pytest.raises(space.Impossible, match=r"widths \[7, 7, 7\] shrink a name of n_len=18"):
         space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, {**META, "n_len": 18})
     space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)          # 6 + 6 + 6 < 19 fits
@@ -71,10 +74,11 @@ def test_bad_search_params_name_the_key():
 
 def test_exp_command_names_the_drawn_dimensions():
     cfg = {"layers": 2, "filters": [50, 70], "widths": [5, 3], "pool": True, "lr": {"kind": "cyclic",
-           "min": 0.00123456, "max": 0.05, "step_size": 30}, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50}
+           "min": 0.00123456, "max": 0.05, "step_size": 30}, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50,
+           "sampling": "sqrt", "logit_adjust": 0.5}
     assert space.exp_command(cfg, SPACE) == ("dvc exp run -S train.layers=2 -S 'train.filters=[50,70]' "
                                              "-S 'train.widths=[5,3]' -S train.lr.min=0.001235 -S train.lr.max=0.05 "
-                                             "-S train.pool=true")
+                                             "-S train.pool=true -S train.sampling=sqrt -S train.logit_adjust=0.5")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from namecnn import config, data, sampling, schedule, train
+from namecnn import config, data, model, sampling, schedule, train
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
@@ -12,7 +12,8 @@ def cfg(**over):
             "bias_std": 0.0,
             "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300, "momentum": 0.9,
             "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100}, "sampling": "balanced",
-            "shuffle": True, "eval_every": 100, "train_eval_size": 500, "dtype": "float64", "impl": "fast"}
+            "logit_adjust": 0.0, "shuffle": True, "eval_every": 100, "train_eval_size": 500,
+            "dtype": "float64", "impl": "fast"}
     return {**base, **over}
 
 
@@ -77,6 +78,7 @@ def test_per_layer_lists_resolve():
     ({"steps": 1.5}, "train.steps"),
     ({"shuffle": "yes"}, "train.shuffle"),
     ({"sampling": "weighted"}, "train.sampling"),
+    ({"logit_adjust": -0.5}, "train.logit_adjust"),
     ({"dtype": "float16"}, "train.dtype"),
     ({"learning_rate": 0.1}, "train.learning_rate: unknown key"),
 ])
@@ -169,3 +171,30 @@ def test_boundary_marks_and_pooling_train_and_predict(splits):
     long = "x" * 25
     _, notes = predict.encode_names([long], meta)
     assert "cut to the model's n_len=19" in notes[0]
+
+
+def test_class_prior_is_what_the_batches_draw():
+    y = np.array([0] * 9 + [1] + [2] * 4)
+    assert np.allclose(sampling.class_prior(y, 3, "balanced"), 1 / 3)
+    assert np.allclose(sampling.class_prior(y, 3, "natural"), [9 / 14, 1 / 14, 4 / 14])
+    assert np.allclose(sampling.class_prior(y, 4, "sqrt"), [3 / 6, 1 / 6, 2 / 6, 0])     # sqrt(9*1), 1, sqrt(4*1)
+    for kind in sampling.KINDS:
+        drawn = np.concatenate([next(sampling.batches(y, 7, np.random.default_rng(s), kind)) for s in range(3000)])
+        assert np.allclose(np.bincount(y[drawn]) / len(drawn), sampling.class_prior(y, 3, kind), atol=0.01)
+
+
+def test_logit_adjustment_shifts_only_the_dense_bias(splits):
+    """Same seed, same steps: the adjusted network has the same weights and a dense bias lower by
+    tau * log(training frequency), so it predicts the rare classes more often."""
+    (tr, val), meta = (splits[0]["train"], splits[0]["val"]), splits[1]
+    raw, _ = run_fit(splits, sampling="natural", steps=200)
+    adj, _ = run_fit(splits, sampling="natural", steps=200, logit_adjust=0.5)
+    prior = np.bincount(tr["y"], minlength=meta["n_classes"]) / len(tr["y"])
+    assert all(np.array_equal(raw[k], adj[k]) for k in raw if k != "b")
+    assert np.allclose(adj["b"], raw["b"] - 0.5 * np.log(prior))
+    largest = np.argmax(prior)
+    share = [np.mean(model.predict_proba(p, val["X"]).argmax(axis=1) == largest) for p in (raw, adj)]
+    assert share[1] < share[0]
+    same, _ = run_fit(splits, steps=200, logit_adjust=1.0)             # balanced: a constant shift, no change
+    base, _ = run_fit(splits, steps=200)
+    assert np.allclose(model.predict_proba(same, val["X"]), model.predict_proba(base, val["X"]))

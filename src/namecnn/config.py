@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from . import sampling
 from .errors import NameCNNError
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -20,6 +21,13 @@ def load_section(section, path="params.yaml"):
     if section not in params:
         raise NameCNNError(f"{path}: no '{section}' section")
     return params[section]
+
+
+def section(name, keys, path="params.yaml"):
+    """A params.yaml section, checked to hold exactly `keys`."""
+    p = load_section(name, path)
+    check_keys(p, keys, name)
+    return p
 
 
 def per_layer(value, layers, key):
@@ -94,8 +102,8 @@ def resolve_arch(cfg, section, meta):
 
 
 TRAIN_KEYS = ("seed", "boundary", "layers", "filters", "widths", "bias", "pool", "bias_std", "dropout", "weight_decay",
-              "batch_size", "steps", "momentum", "lr", "sampling", "shuffle", "eval_every", "train_eval_size", "dtype",
-              "impl")
+              "batch_size", "steps", "momentum", "lr", "sampling", "logit_adjust", "shuffle", "eval_every",
+              "train_eval_size", "dtype", "impl")
 LR_KEYS = {"cyclic": ("kind", "min", "max", "step_size"), "constant": ("kind", "value")}
 
 
@@ -126,7 +134,8 @@ def train_config(cfg, meta, section="train"):
     number(cfg, "momentum", section, 0, 1, hi_open=True)
     number(cfg, "eval_every", section, 1, integer=True)
     number(cfg, "train_eval_size", section, 1, integer=True)
-    choice(cfg, "sampling", section, ("balanced", "natural"))
+    choice(cfg, "sampling", section, sampling.KINDS)
+    number(cfg, "logit_adjust", section, 0)
     boolean(cfg, "shuffle", section)
     choice(cfg, "dtype", section, tuple(DTYPES))
     choice(cfg, "impl", section, ("fast", "reference"))

@@ -46,7 +46,7 @@ def write_csv(path, rows, fields=None):
     import csv
     import io
 
-    fields = fields or list(rows[0]) if rows else fields or []
+    fields = fields or (list(rows[0]) if rows else [])
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()

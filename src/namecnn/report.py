@@ -57,9 +57,15 @@ def per_class_section(rows):
 
 
 def unseen_section(rows):
-    return table(["name", "actual", "predicted", "probability"],
+    """The unseen names' table, and which of them the training data holds under another label."""
+    other = [f"{r['name']} ({r['training_label']})" for r in rows if r["training_label"] not in ("", r["actual"])]
+    note = (f"{len(other)} of these {len(rows)} names are training names with another label: {', '.join(other)}; "
+            f"a model that reproduces its training labels gets at most {len(rows) - len(other)} of {len(rows)} "
+            f"({(len(rows) - len(other)) / len(rows):.2f}) right." if other else "")
+    return table(["name", "actual", "predicted", "probability", "label in the training data"],
                  [[r["name"], r["actual"], r["predicted"] + (" ✓" if r["predicted"] == r["actual"] else ""),
-                   f"{float(r['probability']):.3f}"] for r in rows])
+                   f"{float(r['probability']):.3f}", r["training_label"] or "—"] for r in rows]) + (
+        f"\n\n{note}" if note else "")
 
 
 def search_section(summary, trials):

@@ -9,8 +9,9 @@ import optuna
 from . import config
 from .errors import NameCNNError
 
-KEYS = ("boundary", "layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size")
-DRAWN = ("boundary", "pool", "dropout", "weight_decay", "batch_size")
+KEYS = ("boundary", "layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size", "sampling",
+        "logit_adjust")
+DRAWN = ("boundary", "pool", "dropout", "weight_decay", "batch_size", "sampling", "logit_adjust")
 
 
 class Impossible(optuna.TrialPruned):

@@ -124,7 +124,8 @@ def beat_table(pub, runs, baseline):
             ["n-gram TF-IDF + logistic regression", "—", f"{baseline['val_acc']:.4f}",
              f"{baseline['unseen_acc']:.4f}"],
             [f"default model: {c['layers']} layer(s), filters {c['filters']}, widths {c['widths']}, "
-             f"pool {c['pool']}, dropout {c['dropout']}, weight decay {c['weight_decay']}", f"{d['steps']}",
+             f"pool {c['pool']}, dropout {c['dropout']}, weight decay {c['weight_decay']}, {c['sampling']} sampling, "
+             f"logit adjustment {c['logit_adjust']}", f"{d['steps']}",
              ms(d, "val_acc"), f"{d['mean']['unseen_acc']:.4f}"],
             ["default model, seeds' predictions averaged", f"{d['steps']}", f"{d['ensemble']['val_acc']:.4f}",
              f"{d['ensemble']['unseen_acc']:.4f}"]]

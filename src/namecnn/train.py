@@ -20,13 +20,23 @@ def evaluate(params, X, y, batch=4096):
     return float(-np.log(p_true).mean()), float((P.argmax(axis=1) == y).mean())
 
 
+def adjusted(params, log_prior, tau):
+    """Post-hoc logit adjustment (Menon et al., 2021): scores - tau * log prior, i.e. the dense bias shifted.
+    With tau = 1, a network fitted under the training prior scores as if every class were equally likely;
+    under a uniform prior the shift is a constant and changes nothing."""
+    if tau == 0:
+        return params
+    return {**params, "b": (params["b"] - tau * log_prior).astype(params["b"].dtype)}
+
+
 def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     """Train from scratch as `cfg` (a resolved train section) says.
 
     train, val: dicts with X (N, n_len) and y (N,). on_eval(step, metrics) is called every
     `eval_every` steps and at the last one; it may raise to stop (a pruned trial). `stop`, an Event set by
     a signal handler, ends training with KeyboardInterrupt before the next step.
-    Returns (params, history), history being the list of metric rows.
+    Returns (params, history), history being the list of metric rows; params and the metrics are those of the
+    logit-adjusted network (cfg["logit_adjust"]).
     """
     dtype = config.DTYPES[cfg["dtype"]]
     params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
@@ -37,6 +47,7 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     sample = np.sort(rng.choice(len(y), min(cfg["train_eval_size"], len(y)), replace=False))
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     lr_at = schedule.make(cfg["lr"])
+    log_prior, tau = np.log(sampling.class_prior(y, arch.n_classes, cfg["sampling"])), cfg["logit_adjust"]
     rho, reg, p, steps = dtype(cfg["momentum"]), cfg["weight_decay"], cfg["dropout"], cfg["steps"]
     history, limit = [], DIVERGED * np.log(arch.n_classes)
     bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
@@ -53,8 +64,9 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
                            f"{np.log(arch.n_classes):.2f}) with learning rate {lr:g}; lower train.lr")
         momentum_step(params, grads, velocity, dtype(lr), rho)
         if step % cfg["eval_every"] == 0 or step == steps:
-            train_loss, train_acc = evaluate(params, X[sample], y[sample])
-            val_loss, val_acc = evaluate(params, Xv, yv)
+            scored = adjusted(params, log_prior, tau)
+            train_loss, train_acc = evaluate(scored, X[sample], y[sample])
+            val_loss, val_acc = evaluate(scored, Xv, yv)
             row = {"step": step, "lr": lr, "batch_loss": float(loss), "train_loss": train_loss,
                    "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
             history.append(row)
@@ -62,4 +74,4 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
             if on_eval is not None:
                 on_eval(step, row)
     bar.close()
-    return params, history
+    return adjusted(params, log_prior, tau), history
