@@ -12,6 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 
 
+TINY_TRAIN = {"seed": 1, "boundary": False, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True,
+              "pool": False, "bias_std": 0.0, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300,
+              "momentum": 0.9, "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100},
+              "sampling": "balanced", "logit_adjust": 0.0, "shuffle": True, "eval_every": 100,
+              "train_eval_size": 500, "dtype": "float64", "impl": "fast"}
+
+
+def tiny_train(**over):
+    """A complete train section of two 8-filter layers and a few hundred steps, with `over` on top."""
+    return {**TINY_TRAIN, **over}
+
+
 @pytest.fixture(scope="session")
 def raw_dir():
     if not (RAW / "ascii_names.txt").is_file():

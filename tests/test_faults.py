@@ -13,15 +13,11 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, tiny_train
 from namecnn import predict
 
-TRAIN = {"seed": 3, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "pool": False, "boundary": False,
-         "bias_std": 0.0,
-         "dropout": 0.1, "weight_decay": 0.0, "batch_size": 50, "steps": 150, "momentum": 0.9,
-         "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}, "sampling": "balanced",
-         "logit_adjust": 0.0, "shuffle": True, "eval_every": 50, "train_eval_size": 200,
-         "dtype": "float32", "impl": "fast"}
+TRAIN = tiny_train(seed=3, dropout=0.1, steps=150, lr={"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50},
+                   eval_every=50, train_eval_size=200, dtype="float32")
 
 
 @pytest.fixture

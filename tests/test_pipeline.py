@@ -25,6 +25,11 @@ def test_repro_builds_every_output(repo, repro):
     report = (dst / "reports/report.md").read_text()
     run_id = json.loads((dst / "reports/train/run.json").read_text())["run_id"]
     assert run_id in report and f"{metrics['val']['acc']:.4f}" in report and "mashkov" in report
+    with open(dst / "reports/evaluate/unseen.csv") as f:
+        unseen = {r["name"]: r for r in csv.DictReader(f)}
+    assert unseen["yang"]["training_label"] == "Korean" and unseen["waltz"]["training_label"] == "German"
+    assert unseen["malek"]["training_label"] == "" and metrics["unseen"]["trained_with_other_label"] == 3
+    assert "yang (Korean), farrell (English), cruz (Portuguese)" in report and "at most 12 of 15" in report
     best = json.loads((dst / "reports/search/best_params.json").read_text())
     assert best["trials"] >= 3 and best["command"] in report and best["command"].startswith("dvc exp run -S")
     confusion = json.loads((dst / "reports/evaluate/confusion.json").read_text())

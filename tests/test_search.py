@@ -11,15 +11,13 @@ from pathlib import Path
 import optuna
 import pytest
 
+from conftest import tiny_train
 from namecnn import search, space
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
-TRAIN = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "pool": False, "boundary": False,
-         "bias_std": 0.0,
-         "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 100, "momentum": 0.9,
-         "lr": {"kind": "constant", "value": 0.05}, "sampling": "balanced", "logit_adjust": 0.0, "shuffle": True,
-         "eval_every": 50, "train_eval_size": 200, "dtype": "float32", "impl": "fast"}
+TRAIN = tiny_train(steps=100, lr={"kind": "constant", "value": 0.05}, eval_every=50, train_eval_size=200,
+                   dtype="float32")
 SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2},
          "widths": {"low": 2, "high": 7},
          "pool": [False, True],

@@ -1,20 +1,11 @@
 import numpy as np
 import pytest
 
+from conftest import tiny_train as cfg
 from namecnn import config, data, model, sampling, schedule, train
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
-
-
-def cfg(**over):
-    base = {"seed": 1, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True, "pool": False, "boundary": False,
-            "bias_std": 0.0,
-            "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300, "momentum": 0.9,
-            "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100}, "sampling": "balanced",
-            "logit_adjust": 0.0, "shuffle": True, "eval_every": 100, "train_eval_size": 500,
-            "dtype": "float64", "impl": "fast"}
-    return {**base, **over}
 
 
 def test_cyclic_peaks_and_troughs():
@@ -185,16 +176,22 @@ def test_class_prior_is_what_the_batches_draw():
 
 def test_logit_adjustment_shifts_only_the_dense_bias(splits):
     """Same seed, same steps: the adjusted network has the same weights and a dense bias lower by
-    tau * log(training frequency), so it predicts the rare classes more often."""
+    tau * log(training frequency), so it predicts the rare classes more often; its metrics are reported."""
     (tr, val), meta = (splits[0]["train"], splits[0]["val"]), splits[1]
     raw, _ = run_fit(splits, sampling="natural", steps=200)
-    adj, _ = run_fit(splits, sampling="natural", steps=200, logit_adjust=0.5)
+    adj, history = run_fit(splits, sampling="natural", steps=200, logit_adjust=0.5)
     prior = np.bincount(tr["y"], minlength=meta["n_classes"]) / len(tr["y"])
     assert all(np.array_equal(raw[k], adj[k]) for k in raw if k != "b")
     assert np.allclose(adj["b"], raw["b"] - 0.5 * np.log(prior))
     largest = np.argmax(prior)
     share = [np.mean(model.predict_proba(p, val["X"]).argmax(axis=1) == largest) for p in (raw, adj)]
     assert share[1] < share[0]
+    val_acc = np.mean(model.predict_proba(adj, val["X"]).argmax(axis=1) == val["y"])
+    assert history[-1]["val_acc"] == pytest.approx(val_acc)             # the metrics are the adjusted network's
+    no_arabic = {k: v[tr["y"] != 0] for k, v in tr.items()}                # a class with no training names
+    c, arch = config.train_config(cfg(sampling="natural", steps=20, logit_adjust=1.0), meta)
+    params, _ = train.fit(c, arch, no_arabic, val, np.random.default_rng(0), progress=False)
+    assert np.isfinite(params["b"]).all()
     same, _ = run_fit(splits, steps=200, logit_adjust=1.0)             # balanced: a constant shift, no change
     base, _ = run_fit(splits, steps=200)
     assert np.allclose(model.predict_proba(same, val["X"]), model.predict_proba(base, val["X"]))

@@ -4,13 +4,13 @@ import numpy as np
 KINDS = ("balanced", "sqrt", "natural")
 
 
-def per_class_counts(counts, sampling):
+def per_class_counts(counts, kind):
     """Names drawn from each class an epoch: the smallest class's count (balanced, the study's), every name
     (natural), or the geometric mean of the two (sqrt: class frequencies go as the square root of their sizes)."""
     counts = np.asarray(counts)
-    if sampling == "balanced":
+    if kind == "balanced":
         return np.full_like(counts, counts.min())
-    if sampling == "sqrt":
+    if kind == "sqrt":
         return np.round(np.sqrt(counts * counts.min())).astype(counts.dtype)
     return counts
 
@@ -28,15 +28,15 @@ def epoch(by_class, rng, per_class):
     return np.concatenate([rng.choice(rows, m, replace=False) for rows, m in zip(by_class, per_class, strict=True)])
 
 
-def batches(y, batch_size, rng, sampling="balanced", shuffle=True):
+def batches(y, batch_size, rng, kind="balanced", shuffle=True):
     """Endless stream of index batches of exactly `batch_size`; each epoch is re-drawn and, with
     `shuffle`, re-shuffled; a batch may straddle two epochs."""
     by_class = [np.flatnonzero(y == c) for c in np.unique(y)]
-    per_class = per_class_counts([len(rows) for rows in by_class], sampling)
+    per_class = per_class_counts([len(rows) for rows in by_class], kind)
     pending = np.empty(0, dtype=np.int64)
     while True:
         while len(pending) < batch_size:
-            rows = epoch(by_class, rng, per_class) if sampling != "natural" else np.arange(len(y))
+            rows = epoch(by_class, rng, per_class) if kind != "natural" else np.arange(len(y))
             if shuffle:
                 rows = rng.permutation(rows)
             pending = np.concatenate([pending, rows])

@@ -20,6 +20,12 @@ def evaluate(params, X, y, batch=4096):
     return float(-np.log(p_true).mean()), float((P.argmax(axis=1) == y).mean())
 
 
+def sampling_log_prior(y, n_classes, kind):
+    """log of the class prior the batches are drawn with; 0 for a class never drawn, which is not shifted."""
+    prior = sampling.class_prior(y, n_classes, kind)
+    return np.log(prior, out=np.zeros_like(prior), where=prior > 0)
+
+
 def adjusted(params, log_prior, tau):
     """Post-hoc logit adjustment (Menon et al., 2021): scores - tau * log prior, i.e. the dense bias shifted.
     With tau = 1, a network fitted under the training prior scores as if every class were equally likely;
@@ -47,7 +53,7 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     sample = np.sort(rng.choice(len(y), min(cfg["train_eval_size"], len(y)), replace=False))
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     lr_at = schedule.make(cfg["lr"])
-    log_prior, tau = np.log(sampling.class_prior(y, arch.n_classes, cfg["sampling"])), cfg["logit_adjust"]
+    log_prior, tau = sampling_log_prior(y, arch.n_classes, cfg["sampling"]), cfg["logit_adjust"]
     rho, reg, p, steps = dtype(cfg["momentum"]), cfg["weight_decay"], cfg["dropout"], cfg["steps"]
     history, limit = [], DIVERGED * np.log(arch.n_classes)
     bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
