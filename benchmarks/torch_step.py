@@ -1,11 +1,16 @@
-"""The same training step in PyTorch (nn.Conv1d), beside namecnn's fast NumPy step.
+"""The same training step in PyTorch (nn.Conv1d), side by side with namecnn's NumPy step, for any network.
 
-    python benchmarks/torch_step.py --filters 50,50 --widths 7,3 --batch 100 --steps 500
+    python benchmarks/torch_step.py --from-params train --steps 1000 --repeats 5    # the default network
+    python benchmarks/torch_step.py --network t8_cyclic --steps 1000 --repeats 5    # the study's (study.configs)
 
-Both run one thread (torch.set_num_threads(1), one BLAS thread for NumPy), float32, on the encoded
-training names, one random batch a step: one-hot input, conv layers with biases and ReLU, a dense
-layer, softmax cross-entropy, SGD with momentum 0.9. Prints a table and, with --json, one JSON line.
-Needs torch (`pip install torch==2.13.0`, the optional extra `.[torch]`); exits 2 without it.
+Both run one thread (torch.set_num_threads(1), one BLAS thread for NumPy), float32, on the encoded training
+names, with the network exactly as trained: boundary marks, conv layers with biases and ReLU, max-pool over
+positions or flatten, inverted dropout on the dense input, a dense layer, softmax cross-entropy, weight decay,
+SGD with momentum. Each step is timed as a training loop pays it: drawing the batch (namecnn's sampling
+stream for both), gathering its rows, the one-hot input (PyTorch) and the dropout mask included. The two
+alternate `--repeats` times; each repeat's mean over `--steps` steps is a sample, and the table shows the
+median and the spread of those means. Needs torch (`pip install torch==2.13.0`, the extra `.[torch]`);
+exits 2 without it.
 """
 import argparse
 import json
@@ -14,48 +19,65 @@ import time
 
 import numpy as np
 
-from namecnn import bench, data, model
-from namecnn.cli import int_list
+from namecnn import bench, config, data, sampling
 from namecnn.memory import keep_freed_memory
 
 
-def torch_ms_per_step(X, y, arch, batch, steps, seed, warmup=5):
+def torch_times(cfg, arch, split, steps, warmup=20):
+    """Per-step milliseconds of the PyTorch version of cfg's training loop."""
     import torch
     from torch import nn
 
     torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    convs, c_in = [], arch.d
+    torch.manual_seed(cfg["seed"])
+    layers, c_in = [], arch.d
     for n, k in zip(arch.filters, arch.widths, strict=True):
-        convs += [nn.Conv1d(c_in, n, k, bias=arch.bias), nn.ReLU()]
+        layers += [nn.Conv1d(c_in, n, k, bias=arch.bias), nn.ReLU()]
         c_in = n
-    net = nn.Sequential(*convs, nn.Flatten(), nn.Linear(arch.dense_in, arch.n_classes))
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    layers += [nn.AdaptiveMaxPool1d(1)] if arch.pool else []
+    net = nn.Sequential(*layers, nn.Flatten(), nn.Dropout(cfg["dropout"]), nn.Linear(arch.dense_in, arch.n_classes))
+    decay = [p for name, p in net.named_parameters() if name.endswith("weight")]
+    rest = [p for name, p in net.named_parameters() if not name.endswith("weight")]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 2 * cfg["weight_decay"]},   # d/dw of reg * w^2
+                           {"params": rest, "weight_decay": 0.0}], lr=0.01, momentum=cfg["momentum"])
     loss_fn = nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X.astype(np.int64)), torch.from_numpy(y)
-    rng = np.random.default_rng(seed)
-    times = []
+    X = data.inputs(split, cfg["boundary"])["X"]
+    Xt, yt = torch.from_numpy(X.astype(np.int64)), torch.from_numpy(split["y"].astype(np.int64))
+    stream = sampling.batches(split["y"].astype(np.int64), cfg["batch_size"], np.random.default_rng(cfg["seed"]),
+                              cfg["sampling"], cfg["shuffle"])
+    net.train()
+    times = np.empty(warmup + steps)
     for i in range(warmup + steps):
-        rows = torch.from_numpy(rng.integers(0, len(X), size=batch))
         t0 = time.perf_counter()
+        rows = torch.from_numpy(next(stream))
         xb = nn.functional.one_hot(Xt[rows], arch.d + 1)[..., :arch.d].transpose(1, 2).float()  # (N, d, n_len)
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(net(xb), yt[rows])
         loss.backward()
         opt.step()
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times)), torch.__version__
+        times[i] = time.perf_counter() - t0
+    return 1e3 * times[warmup:], torch.__version__
+
+
+def network(args, meta):
+    """The train section (--from-params) or a named configuration of study.configs over study.base."""
+    if args.from_params:
+        return config.train_config(config.load_section(args.from_params, args.params), meta, args.from_params)
+    study = config.load_section("study", args.params)
+    if args.network not in study["configs"]:
+        raise SystemExit(f"error: study.configs.{args.network}: no such configuration")
+    return config.train_config({**study["base"], **(study["configs"][args.network] or {})}, meta,
+                               f"study.configs.{args.network}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--filters", type=int_list, default=[50, 50])
-    ap.add_argument("--widths", type=int_list, default=[7, 3])
-    ap.add_argument("--batch", type=int, default=100)
-    ap.add_argument("--steps", type=int, default=500)
-    ap.add_argument("--repeats", type=int, default=3, help="alternate the two this many times; medians")
-    ap.add_argument("--seed", type=int, default=0)
+    which = ap.add_mutually_exclusive_group()
+    which.add_argument("--from-params", metavar="SECTION", help="a train-like params.yaml section, e.g. train")
+    which.add_argument("--network", default="t8_cyclic", help="a study.configs name (default t8_cyclic)")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=5, help="alternate the two this many times")
     ap.add_argument("--data", default="data/encoded")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -66,24 +88,27 @@ def main():
         sys.exit(2)
     keep_freed_memory()
     splits, meta = data.load(args.data)
-    X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
-    arch = model.Arch(meta["d"], meta["n_len"], meta["n_classes"], tuple(args.filters), tuple(args.widths))
+    cfg, arch = network(args, meta)
+    cfg = {**cfg, "dtype": "float32", "impl": "fast"}
     fast, ref = [], []
-    for r in range(args.repeats):
-        fast.append(bench.time_steps(X, y, arch, impl="fast", batch=args.batch, steps=args.steps,
-                                     dtype=np.float32, seed=args.seed + r))
-        ms, version = torch_ms_per_step(X, y, arch, args.batch, args.steps, args.seed + r)
-        ref.append(ms)
-    out = {"filters": args.filters, "widths": args.widths, "batch": args.batch, "steps": args.steps,
-           "repeats": args.repeats, "numpy_fast_ms": float(np.median(fast)),
-           "torch_ms": float(np.median(ref)), "torch_version": version}
-    out["ratio"] = out["numpy_fast_ms"] / out["torch_ms"]
+    for _ in range(args.repeats):
+        fast.append(float(np.mean(bench.time_training(cfg, arch, splits["train"], args.steps))))
+        ms, version = torch_times(cfg, arch, splits["train"], args.steps)
+        ref.append(float(np.mean(ms)))
+    out = {"network": {k: cfg[k] for k in ("boundary", "filters", "widths", "bias", "pool", "dropout",
+                                            "weight_decay", "batch_size")},
+           "steps": args.steps, "repeats": args.repeats, "torch_version": version,
+           "numpy_mean_ms": float(np.median(fast)), "numpy_runs": fast,
+           "torch_mean_ms": float(np.median(ref)), "torch_runs": ref}
+    out["ratio"] = out["numpy_mean_ms"] / out["torch_mean_ms"]
+    out["ratio_runs"] = [f / t for f, t in zip(fast, ref, strict=True)]
     if args.json:
         print(json.dumps(out))
         return
-    print(f"numpy fast  {out['numpy_fast_ms']:8.3f} ms/step   runs: {', '.join(f'{t:.3f}' for t in fast)}")
-    print(f"torch {version:<6}{out['torch_ms']:8.3f} ms/step   runs: {', '.join(f'{t:.3f}' for t in ref)}")
-    print(f"fast / torch {out['ratio']:.2f}")
+    print(f"network {out['network']}, {args.steps} steps x {args.repeats} repeats, one thread")
+    print(f"numpy        {out['numpy_mean_ms']:8.3f} ms/step (median of means)  runs {min(fast):.3f}–{max(fast):.3f}")
+    print(f"torch {version:<7}{out['torch_mean_ms']:8.3f} ms/step (median of means)  runs {min(ref):.3f}–{max(ref):.3f}")
+    print(f"numpy / torch {out['ratio']:.3f}  (per pair {min(out['ratio_runs']):.3f}–{max(out['ratio_runs']):.3f})")
 
 
 if __name__ == "__main__":

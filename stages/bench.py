@@ -1,13 +1,25 @@
-"""bench stage: milliseconds per training step, fast vs reference, for the report's speed table."""
+"""bench stage: ms per training step of the study's and the default network, as the training loop pays them
+(batch drawn and gathered, dropout mask, loss, gradients, update; one BLAS thread), the study's network also
+with the reference (the study's slow method), beside the arithmetic done and the machine's roofline."""
 import argparse
 
 import numpy as np
 
-from namecnn import bench, config, data, fsio
-from namecnn.errors import run
+from namecnn import bench, config, data, fsio, study
+from namecnn.errors import NameCNNError, run
 from namecnn.memory import keep_freed_memory
 
-KEYS = ("filters", "widths", "batch", "steps", "reference_steps", "dtype", "repeats")
+KEYS = ("networks", "steps", "reference_steps", "repeats")
+
+
+def timed(cfg, arch, split, steps, repeats):
+    """`repeats` runs of `steps` steps: each run's mean is a sample; median and spread of those means."""
+    runs = [bench.time_training(cfg, arch, split, steps, warmup=min(20, steps)) for _ in range(repeats)]
+    means = [float(np.mean(t)) for t in runs]
+    out = {**bench.summarise(np.concatenate(runs), arch, cfg["batch_size"]), "mean_ms": float(np.median(means)),
+           "run_means_ms": means, "repeats": repeats}
+    out["gflops"] = out["mflop_per_step"] / out["mean_ms"]
+    return out
 
 
 def main():
@@ -16,23 +28,29 @@ def main():
     ap.add_argument("out_json")
     args = ap.parse_args()
     p = config.section("bench", KEYS)
-    for key in ("batch", "steps", "reference_steps", "repeats"):
+    for key in ("steps", "reference_steps", "repeats"):
         config.number(p, key, "bench", 1, integer=True)
-    config.choice(p, "dtype", "bench", tuple(config.DTYPES))
+    if not isinstance(p["networks"], dict) or set(p["networks"]) != {"study", "default"}:
+        raise NameCNNError(f"bench.networks: expected {{study: NAME, default: NAME}}, got {p['networks']!r}")
+    s = study.check(config.load_section("study"))
     splits, meta = data.load(args.encoded_dir)
-    arch = config.resolve_arch({**p, "layers": len(p["filters"]), "bias": True, "pool": False}, "bench", meta)
+    nets = {role: study.network(s, name, meta) for role, name in p["networks"].items()}
     keep_freed_memory()
-    X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
-    result = {"filters": list(arch.filters), "widths": list(arch.widths), "batch": p["batch"], "dtype": p["dtype"],
-              "threads": 1}
-    for impl, steps in (("fast", p["steps"]), ("reference", p["reference_steps"])):
-        runs = [bench.time_steps(X, y, arch, impl=impl, batch=p["batch"], steps=steps,
-                                 dtype=config.DTYPES[p["dtype"]], seed=r) for r in range(p["repeats"])]
-        result[impl] = {"ms_per_step": float(np.median(runs)), "runs": runs, "steps": steps}
-    result["speedup"] = result["reference"]["ms_per_step"] / result["fast"]["ms_per_step"]
+    result = {"roofline_gflops": bench.matmul_gflops(np.float32), "threads": 1, "networks": {}}
+    for role, (cfg, arch) in nets.items():
+        cfg = {**cfg, "dtype": "float32", "impl": "fast"}
+        entry = {"name": p["networks"][role], **{k: cfg[k] for k in bench.NETWORK_KEYS},
+                 "fast": timed(cfg, arch, splits["train"], p["steps"], p["repeats"])}
+        if role == "study":
+            entry["reference"] = timed({**cfg, "impl": "reference"}, arch, splits["train"], p["reference_steps"], 1)
+            entry["speedup"] = entry["reference"]["mean_ms"] / entry["fast"]["mean_ms"]
+        result["networks"][role] = entry
+        f = entry["fast"]
+        print(f"bench {role} ({entry['name']}): {f['mean_ms']:.3f} ms/step (median of {p['repeats']} means, "
+              f"{min(f['run_means_ms']):.3f}–{max(f['run_means_ms']):.3f}), {f['gflops']:.1f} GFLOP/s of "
+              f"{result['roofline_gflops']:.0f}" + (f"; reference {entry['reference']['mean_ms']:.0f} ms/step, "
+                                                  f"{entry['speedup']:.0f}x" if "speedup" in entry else ""))
     fsio.write_json(args.out_json, result)
-    print(f"bench: fast {result['fast']['ms_per_step']:.3f} ms/step, reference "
-          f"{result['reference']['ms_per_step']:.1f} ms/step, speed-up {result['speedup']:.0f}x")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
-"""lr_range stage: Smith's LR range test for the network of the `train` section; suggests lr.min and lr.max."""
+"""lr_range stage: Smith's LR range test for a named network of study.configs; suggests lr.min and lr.max.
+
+It reads its own network rather than the train section, so that a variant (`dvc exp run -S train.…`) does not
+rerun it."""
 import argparse
 from pathlib import Path
 
 import numpy as np
 
-from namecnn import config, data, fsio, lrrange, plots
+from namecnn import config, data, fsio, lrrange, plots, study
 from namecnn.errors import run
 from namecnn.memory import keep_freed_memory
 
-KEYS = ("steps", "lr_start", "lr_end", "smoothing")
+KEYS = ("network", "steps", "lr_start", "lr_end", "smoothing")
 
 
 def main():
@@ -22,7 +25,7 @@ def main():
     config.number(p, "lr_end", "lr_range", p["lr_start"], lo_open=True)
     config.number(p, "smoothing", "lr_range", 0, 1, hi_open=True)
     splits, meta = data.load(args.encoded_dir)
-    cfg, arch = config.train_config(config.load_section("train"), meta)
+    cfg, arch = study.network(study.check(config.load_section("study")), p["network"], meta)
     keep_freed_memory()
     rows = lrrange.run(cfg, arch, splits["train"], np.random.default_rng(cfg["seed"]), p["lr_start"], p["lr_end"],
                        p["steps"], p["smoothing"])

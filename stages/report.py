@@ -33,7 +33,7 @@ def main():
     lr_text = (f"cyclic {cfg['lr']['min']:g}–{cfg['lr']['max']:g}, step size {cfg['lr']['step_size']}"
                if cfg["lr"]["kind"] == "cyclic" else f"constant {cfg['lr']['value']:g}")
     pub = yaml.safe_load(Path(args.published).read_text())
-    runs = {p.stem: read_json(p) for p in sorted((r / "study").glob("*.json"))}
+    runs = {p.stem: read_json(p) for p in sorted((r / "study").glob("*.json")) if p.stem != "summary"}
     baseline = read_json(r / "baseline.json")
     gc, bench = read_json(r / "gradcheck.json"), read_json(r / "bench.json")
     seeds = runs["default_model"]["seeds"]
@@ -51,7 +51,7 @@ def main():
         studytables.combined_table(pub, runs),
         "### Unseen (celebrity) names", studytables.unseen_table(pub, runs, read_csv(r / "evaluate" / "unseen.csv")),
         "### Beating the study and a strong baseline", studytables.beat_table(pub, runs, baseline),
-        studytables.timing(runs),
+        studytables.timing(runs, read_json(r / "study" / "summary.json")),
     ]
     parts = [
         "# namecnn report",

@@ -1,86 +1,53 @@
-"""study stage: one configuration of the reproduced study, trained with every seed of `study.seeds`.
+"""study stage: every configuration of study.configs trained with every seed of study.seeds, `study.jobs`
+trainings at a time (0: one per core), each an MLflow run in experiment `study`.
 
-Writes per-seed and mean ± std train, validation and unseen-name accuracy, and the accuracy of the seeds'
-averaged predictions (an ensemble); each seed is an MLflow run in experiment `study`.
+Writes reports/study/<name>.json per configuration (per-seed and mean ± std train, validation and unseen
+accuracy, and the seeds' averaged predictions) and reports/study/summary.json (wall time, processes).
 """
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from namecnn import config, data, fsio, model, modelio, predict, tracking, train
-from namecnn.errors import NameCNNError, run
-from namecnn.memory import keep_freed_memory
-
-KEYS = ("steps", "seeds", "base", "configs")
-
-
-def accuracy(P, y):
-    return float(np.mean(P.argmax(axis=1) == y))
+from namecnn import config, data, fsio, study, tracking, workers
+from namecnn.errors import run
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("name", help="a key of study.configs, or with --train any name for the train section")
-    ap.add_argument("--train", action="store_true", help="train the `train` section itself (its own steps)")
     ap.add_argument("encoded_dir")
-    ap.add_argument("unseen")
-    ap.add_argument("out_json")
+    ap.add_argument("unseen", help="celebrity_names.txt: `name LABEL` lines")
+    ap.add_argument("out_dir")
     args = ap.parse_args()
-    p = config.section("study", KEYS)
-    config.number(p, "steps", "study", 1, integer=True)
-    if not isinstance(p["seeds"], list) or not p["seeds"]:
-        raise NameCNNError(f"study.seeds: expected a non-empty list of integers, got {p['seeds']!r}")
+    p = study.check(config.load_section("study"))
     splits, meta = data.load(args.encoded_dir)
-    if args.train:
-        cfg, arch = config.train_config(config.load_section("train"), meta)
-    elif args.name not in p["configs"]:
-        raise NameCNNError(f"study.configs.{args.name}: no such configuration")
-    else:
-        over = p["configs"][args.name] or {}
-        cfg, arch = config.train_config({**p["base"], "steps": p["steps"], "eval_every": p["steps"], **over}, meta,
-                                        section=f"study.configs.{args.name}")
-    names, yu = data.read_labelled_names(args.unseen, meta["n_classes"])
-    keep_freed_memory()
-    import mlflow
-
+    nets = {name: study.network(p, name, meta) for name in p["configs"]}      # every key checked before work
+    _, yu = data.read_labelled_names(args.unseen, meta["n_classes"])
     root = tracking.repo_root()
-    experiment_id = tracking.experiment("study", root)
-    ytr, yv = splits["train"]["y"].astype(np.int64), splits["val"]["y"].astype(np.int64)
-    runs, Pv, Pu = [], [], []
+    experiment_id = tracking.experiment(study.EXPERIMENT, root)
+    tasks = [study.Task(name, cfg, seed, str(args.encoded_dir), str(args.unseen), str(root), experiment_id)
+             for name, (cfg, _) in nets.items() for seed in p["seeds"]]
+    tasks.sort(key=lambda t: -t.cfg["steps"] * sum(t.cfg["filters"]))    # longest first: the last ones fill gaps
+    jobs = workers.resolve_jobs(p["jobs"])
     start = time.time()
-    for seed in p["seeds"]:
-        c = {**cfg, "seed": seed}
-        mlflow.start_run(experiment_id=experiment_id, run_name=f"{args.name}-seed{seed}",
-                         tags={**tracking.run_tags(root, "study"), "study.config": args.name})
-        with tracking.run_status() as stop:
-            mlflow.log_params({k: v for k, v in c.items() if k != "lr"} | {f"lr.{k}": v for k, v in c["lr"].items()})
-            params, _ = train.fit(c, arch, splits["train"], splits["val"], np.random.default_rng(seed),
-                                  progress=False, stop=stop)
-            P = model.predict_proba(params, data.inputs(splits["val"], c["boundary"])["X"])
-            Q = predict.probabilities(params, modelio.model_meta(arch, meta, c), names)
-            Xtr = data.inputs(splits["train"], c["boundary"])["X"]
-            row = {"seed": seed, "train_acc": accuracy(model.predict_proba(params, Xtr), ytr),
-                   "val_acc": accuracy(P, yv), "unseen_acc": accuracy(Q, yu),
-                   "run_id": mlflow.active_run().info.run_id}
-            mlflow.log_metrics({k: v for k, v in row.items() if k.endswith("acc")})
-        runs.append(row)
-        Pv.append(P)
-        Pu.append(Q)
-    keys = ("train_acc", "val_acc", "unseen_acc")
-    Pu_mean = np.mean(Pu, axis=0)
-    result = {"name": args.name, "config": {k: cfg[k] for k in cfg if k != "seed"}, "steps": cfg["steps"],
-              "seeds": p["seeds"], "runs": runs,
-              "mean": {k: float(np.mean([r[k] for r in runs])) for k in keys},
-              "std": {k: float(np.std([r[k] for r in runs])) for k in keys},
-              "ensemble": {"val_acc": accuracy(np.mean(Pv, axis=0), yv), "unseen_acc": accuracy(Pu_mean, yu),
-                           "unseen_predicted": [meta["classes"][i] for i in Pu_mean.argmax(axis=1)],
-                           "unseen_probability": [float(x) for x in Pu_mean.max(axis=1)]},
-              "seconds": round(time.time() - start, 1)}
-    fsio.write_json(args.out_json, result)
-    m, s = result["mean"], result["std"]
-    print(f"study {args.name}: val {m['val_acc']:.4f} ± {s['val_acc']:.4f}, train {m['train_acc']:.4f}, unseen "
-          f"{m['unseen_acc']:.3f}; {len(runs)} seeds x {cfg['steps']} steps in {result['seconds']:.0f} s")
+    results = workers.run_all(study.train_seed, tasks, jobs)
+    wall = time.time() - start
+    yv = splits["val"]["y"].astype(np.int64)
+    out = Path(args.out_dir)
+    for name, (cfg, _) in nets.items():
+        mine = sorted((r for t, r in zip(tasks, results, strict=True) if t.name == name), key=lambda r: r[0]["seed"])
+        record = study.summarise(name, cfg, mine, yv, yu, meta["classes"])
+        fsio.write_json(out / f"{name}.json", record)
+        m, s = record["mean"], record["std"]
+        print(f"study {name}: val {m['val_acc']:.4f} ± {s['val_acc']:.4f}, train {m['train_acc']:.4f}, unseen "
+              f"{m['unseen_acc']:.3f}; {len(mine)} seeds x {cfg['steps']} steps, {record['seconds']:.0f} s of training")
+    summary = {"configs": len(nets), "seeds": p["seeds"], "trainings": len(tasks), "jobs": jobs,
+               "wall_seconds": round(wall, 1),
+               "training_seconds": round(sum(r[0]["seconds"] for r in results), 1)}
+    fsio.write_json(out / "summary.json", summary)
+    print(f"study: {len(tasks)} trainings in {wall / 60:.1f} min on {jobs} processes "
+          f"({summary['training_seconds'] / 60:.1f} min of training)")
 
 
 if __name__ == "__main__":

@@ -63,11 +63,13 @@ TINY = {
               "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}},
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},
-    "bench": {"filters": [5, 5], "steps": 5, "reference_steps": 1, "repeats": 1},
+    "bench": {"steps": 5, "reference_steps": 1, "repeats": 1},
     "search": {"n_trials": 3, "steps_per_trial": 60, "eval_every": 30,
                "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
     "baseline": {"max_iter": 300},
-    "study": {"steps": 40, "seeds": [1, 2]},
+    "study": {"steps": 40, "seeds": [1, 2],
+              "configs": {"default_model": {"filters": [8], "steps": 60}, "t7_depth5": {"filters": [4]},
+                          "t7_depth3": {"filters": [4, 4, 4]}}},
 }
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from namecnn import layers, model, reference
+from namecnn import layers, model, onehot, reference
 
 
 def random_net(rng, L, bias, max_width=7, d=6, n_classes=5):
@@ -57,11 +57,11 @@ def test_onehot_layer_equals_dense_conv_on_onehot_matrix(rng):
     X = rng.integers(0, d + 1, size=(N, L))
     F, b = rng.normal(size=(4, d, 3)), rng.normal(size=4)
     dense = np.eye(d + 1)[X][:, :, :d]                               # (N, L, d), pad rows all zero
-    out, cache = layers.onehot_conv_forward(X, F, b)
+    out, cache = onehot.conv_forward(X, F, b)
     out_dense, cache_dense = layers.conv_forward(dense, F, b)
     np.testing.assert_allclose(out, out_dense, atol=1e-12)
     dout = rng.normal(size=out.shape)
-    dF, db = layers.onehot_conv_backward(dout, cache)
+    dF, db = onehot.conv_backward(dout, cache)
     _, dF_dense, db_dense = layers.conv_backward(dout, cache_dense)
     np.testing.assert_allclose(dF, dF_dense, atol=1e-12)
     np.testing.assert_allclose(db, db_dense, atol=1e-12)
@@ -139,3 +139,68 @@ def test_max_pooling_takes_the_max_over_positions(rng):
     np.testing.assert_array_equal(out, h.max(axis=1))
     dh = layers.maxpool_backward(np.ones((3, 4)), cache)
     assert dh.sum() == 12 and (dh * h).sum() == pytest.approx(h.max(axis=1).sum())
+
+
+def padded_names(rng, d, n_len, N=8):
+    """Left-aligned names padded with d as the encode stage writes them, of lengths 0..n_len (one full, one
+    empty): the windows past a name's end see pads only and tie, as in real batches."""
+    lengths = rng.integers(0, n_len + 1, size=N)
+    lengths[:2] = n_len, 0
+    X = np.full((N, n_len), d, dtype=np.uint8)
+    for i, n in enumerate(lengths):
+        X[i, :n] = rng.integers(0, d, size=n)
+    return X, rng.integers(0, 5, size=N)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_pooled_fast_equals_reference_on_padded_names(L, dropout):
+    """The pooled fast path (input cut after the longest name, ReLU after the max, the one-layer fused
+    gather/scatter) against the reference's dense one-hot products, every gradient, in float64."""
+    rng = np.random.default_rng(70 + 10 * L + dropout)
+    for _ in range(4):
+        widths = tuple(int(k) for k in rng.integers(1, 5, size=L))
+        filters = tuple(int(n) for n in rng.integers(1, 7, size=L))
+        n_len = sum(k - 1 for k in widths) + int(rng.integers(3, 9))
+        arch = model.Arch(6, n_len, 5, filters, widths, True, pool=True)
+        params = model.init_params(arch, rng, bias_std=0.1)
+        X, y = padded_names(rng, arch.d, n_len)
+        mask = layers.dropout_mask(rng, (len(X), arch.dense_in), 0.4, np.float64) if dropout else None
+        lf, gf = model.loss(params, X, y, mask=mask, reg=0.01)
+        lr, gr = model.loss(params, X, y, mask=mask, reg=0.01, impl="reference")
+        assert abs(lf - lr) < 1e-10
+        for key in params:
+            np.testing.assert_allclose(gf[key], gr[key], atol=1e-10, rtol=0, err_msg=key)
+        np.testing.assert_allclose(model.loss(params, X), model.loss(params, X, impl="reference"), atol=1e-10, rtol=0)
+
+
+def test_trimmed_length_keeps_one_all_pad_window():
+    X = np.full((3, 10), 9, dtype=np.uint8)
+    X[0, :5], X[1, :2] = 1, 2                                  # the longest name: 5 characters
+    assert model.trimmed_length(X, 9, reach=2) == 6 + 2        # windows 0..4 touch it, window 5 is all pad
+    X[2, :] = 3                                                # a full-length name: nothing to cut
+    assert model.trimmed_length(X, 9, reach=2) == 10
+
+
+def test_fused_pool_backward_equals_dense_route(rng):
+    """onehot.conv_pool_backward (a bincount at the maximal windows) against the dense route: the pooled
+    gradient spread back by layers.maxpool_backward, then onehot.conv_backward's scatter of every window."""
+    X, _ = padded_names(rng, 7, 12, N=9)
+    F, b = rng.normal(size=(5, 7, 3)), rng.normal(size=5)
+    out, cache = onehot.conv_pool_forward(X, F, b)
+    h, conv_cache = onehot.conv_forward(X, F, b)
+    np.testing.assert_array_equal(out, h.max(axis=1))
+    np.testing.assert_array_equal(onehot.conv_pool_forward(X, F, b, positions=False)[0], out)
+    dout = rng.normal(size=out.shape) * (rng.random(out.shape) > 0.3)
+    dF, db = onehot.conv_pool_backward(dout, cache)
+    dF_dense, db_dense = onehot.conv_backward(layers.maxpool_backward(dout, (h, out)), conv_cache)
+    np.testing.assert_allclose(dF, dF_dense, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(db, db_dense, atol=1e-12, rtol=0)
+
+
+def test_argmax_positions_points_at_a_maximum(rng):
+    h = rng.normal(size=(4, 6, 3))
+    h[0, 2:5, 1] = 9.0                                          # a three-way tie
+    at = layers.argmax_positions(h, h.max(axis=1))
+    np.testing.assert_array_equal(np.take_along_axis(h, at[:, None, :].astype(np.intp), axis=1)[:, 0], h.max(axis=1))
+    assert at[0, 1] == 4                                        # the last of the tied windows

@@ -2,8 +2,18 @@
 import csv
 import io
 import json
+import re
+import sys
+
+import yaml
 
 from conftest import sh
+from namecnn import workers
+
+
+def ran(output):
+    """The stages a dvc repro / exp run output says it ran."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
 
 
 def mlflow_client(dst):
@@ -67,7 +77,8 @@ def test_second_repro_runs_nothing(repo, repro):
 def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
     dst, env = repo
     before = {r.info.run_id for r in mlflow_client(dst).search_runs(["1"])}
-    sh(["dvc", "exp", "run", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120"], dst, env)
+    out = sh(["dvc", "exp", "run", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120"], dst, env).stdout
+    assert ran(out) == {"train", "evaluate", "report"}, out        # not the search, the LR range test, the study
     assert "three" in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split()
     rows = list(csv.reader(io.StringIO(sh(["dvc", "exp", "show", "--csv"], dst, env).stdout)))
     header, three = rows[0], next(r for r in rows if r[0] == "three")
@@ -93,3 +104,36 @@ def test_champion_alias_points_at_the_best_registered_version(repo, repro):
     scores = {int(v.version): client.get_run(v.run_id).data.metrics["final_val_acc"] for v in versions}
     champion = client.get_model_version_by_alias("namecnn", "champion")
     assert scores[int(champion.version)] == max(scores.values())
+
+
+def test_every_stage_ran_and_the_study_ran_in_parallel(repo, repro):
+    dst, _ = repo
+    assert ran(repro.stdout) == set(yaml.safe_load((dst / "dvc.yaml").read_text())["stages"])
+    summary = json.loads((dst / "reports/study/summary.json").read_text())
+    assert summary["jobs"] == min(workers.cores(), summary["trainings"]) and summary["trainings"] == 16 * 2
+
+
+def test_parallel_study_equals_sequential(repo, repro, tmp_path):
+    """study.jobs: the same accuracies, seed for seed, and one MLflow run per training either way."""
+    dst, env = repo
+    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params["study"]["jobs"] = 1
+    params["study"]["configs"] = {k: params["study"]["configs"][k] for k in ("t3_balanced", "default_model")}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / ".dvc").mkdir()                                   # the project root, so MLflow uses tmp's store
+    sh([sys.executable, str(dst / "stages/study.py"), str(dst / "data/encoded"),
+        str(dst / "data/raw/celebrity_names.txt"), str(tmp_path / "out")], tmp_path, env)
+    assert json.loads((tmp_path / "out/summary.json").read_text())["jobs"] == 1
+    for name in ("t3_balanced", "default_model"):
+        seq = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+        par = json.loads((dst / "reports/study" / f"{name}.json").read_text())
+        assert [(r["seed"], r["train_acc"], r["val_acc"], r["unseen_acc"]) for r in seq["runs"]] == \
+               [(r["seed"], r["train_acc"], r["val_acc"], r["unseen_acc"]) for r in par["runs"]]
+        assert seq["ensemble"] == par["ensemble"]
+    import mlflow
+
+    for store, n in ((dst, 32), (tmp_path, 4)):
+        client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+        runs = client.search_runs([client.get_experiment_by_name("study").experiment_id],
+                                  "tags.`dvc.stage` = 'study'")
+        assert len(runs) >= n and all(r.info.status == "FINISHED" for r in runs)

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -60,7 +61,26 @@ def test_bench_json(encoded):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [x["impl"] for x in out["results"]] == ["fast", "reference"]
-    assert all(x["ms_per_step"] > 0 for x in out["results"]) and out["speedup"] > 1
+    for x in out["results"]:
+        assert 0 < x["median_ms"] and 0 < x["mean_ms"] and x["steps"] == (3 if x["impl"] == "fast" else 1)
+        assert x["gflops"] == pytest.approx(x["mflop_per_step"] / x["mean_ms"])
+    assert out["speedup"] > 1 and out["roofline_gflops"] > 0
+
+
+def test_bench_times_a_params_section_as_trained(encoded, tmp_path):
+    """--from-params train: the section's network with its boundary marks, pooling, dropout and batch size."""
+    from conftest import tiny_train
+
+    section = tiny_train(boundary=True, layers=1, filters=[6], widths=[3], pool=True, dropout=0.5, batch_size=20)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"train": section}))
+    cmd = [sys.executable, "-m", "namecnn.cli", "bench", "--data", str(encoded), "--from-params", "train",
+           "--params", str(tmp_path / "params.yaml"), "--steps", "4", "--warmup", "1", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["network"] == {"boundary": True, "filters": [6], "widths": [3], "bias": True, "pool": True,
+                              "dropout": 0.5, "weight_decay": 0.0, "batch_size": 20, "sampling": "balanced"}
+    assert out["results"][0]["steps"] == 4
 
 
 def test_bench_rejects_mismatched_layers(encoded):

@@ -20,33 +20,48 @@ def int_list(text):
     return values
 
 
-def cmd_bench(args):
-    splits, meta = data.load(args.data)
+def bench_network(args, meta):
+    """(train config, Arch) of the network to time: a params.yaml section as trained, or the flags."""
+    if args.from_params:
+        cfg = config.load_section(args.from_params, args.params)
+        return config.train_config({**cfg, "impl": "fast"}, meta, args.from_params)
     if len(args.filters) != len(args.widths):
         raise NameCNNError(f"--filters has {len(args.filters)} entries, --widths {len(args.widths)}")
-    config.check_arch(args.filters, args.widths, meta["n_len"], "bench")
-    arch = model.Arch(meta["d"], meta["n_len"], meta["n_classes"], tuple(args.filters),
-                      tuple(args.widths), not args.no_bias)
-    X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
+    cfg = {"seed": args.seed, "boundary": args.boundary, "layers": len(args.filters), "filters": args.filters,
+           "widths": args.widths, "bias": not args.no_bias, "pool": args.pool, "bias_std": 0.0,
+           "dropout": args.dropout, "weight_decay": args.weight_decay, "batch_size": args.batch, "steps": 1,
+           "momentum": 0.9, "lr": {"kind": "constant", "value": 0.01}, "sampling": "balanced", "logit_adjust": 0.0,
+           "shuffle": True, "eval_every": 1, "train_eval_size": 1, "dtype": args.dtype, "impl": "fast"}
+    return config.train_config(cfg, meta, "bench")
+
+
+def cmd_bench(args):
+    splits, meta = data.load(args.data)
+    cfg, arch = bench_network(args, meta)
     impls = ["fast", "reference"] if args.impl == "both" else [args.impl]
+    roofline = bench.matmul_gflops(config.DTYPES[cfg["dtype"]], threads=args.threads)
     results = []
     for impl in impls:
         steps = args.steps if impl == "fast" or args.reference_steps is None else args.reference_steps
-        ms = bench.time_steps(X, y, arch, impl=impl, batch=args.batch, steps=steps,
-                              dtype=config.DTYPES[args.dtype], seed=args.seed, threads=args.threads)
-        results.append({"impl": impl, "ms_per_step": ms, "steps": steps, "batch": args.batch,
-                        "filters": args.filters, "widths": args.widths, "dtype": args.dtype,
-                        "threads": args.threads})
-    out = results[0] if len(results) == 1 else {"results": results,
-                                                "speedup": results[1]["ms_per_step"] / results[0]["ms_per_step"]}
+        times = bench.time_training({**cfg, "impl": impl}, arch, splits["train"], steps,
+                                    warmup=min(args.warmup, steps) if impl == "reference" else args.warmup,
+                                    threads=args.threads)
+        results.append({"impl": impl, **bench.summarise(times, arch, cfg["batch_size"])})
+    out = {"network": {k: cfg[k] for k in bench.NETWORK_KEYS}, "dtype": cfg["dtype"], "threads": args.threads,
+           "roofline_gflops": roofline, "results": results}
+    if len(results) == 2:
+        out["speedup"] = results[1]["mean_ms"] / results[0]["mean_ms"]
     if args.json:
         print(json.dumps(out))
         return
+    print(f"network {out['network']}, {cfg['dtype']}, {args.threads} BLAS thread(s); "
+          f"roofline (matrix multiply) {roofline:.1f} GFLOP/s")
     for r in results:
-        print(f"{r['impl']:<10} {r['ms_per_step']:10.3f} ms/step  (median of {r['steps']} steps, batch "
-              f"{r['batch']}, filters {r['filters']}, widths {r['widths']}, {r['dtype']}, {r['threads']} thread)")
+        print(f"{r['impl']:<10} mean {r['mean_ms']:9.3f} ms/step  median {r['median_ms']:9.3f}  "
+              f"(p10 {r['p10_ms']:.3f}, p90 {r['p90_ms']:.3f}; {r['steps']} steps)  "
+              f"{r['gflops']:.2f} GFLOP/s of {r['mflop_per_step']:.1f} MFLOP a step")
     if len(results) == 2:
-        print(f"speed-up   {out['speedup']:10.1f}x  (reference / fast)")
+        print(f"speed-up   {out['speedup']:9.1f}x  (reference / fast, means)")
 
 
 def cmd_search(args):
@@ -106,19 +121,27 @@ def cmd_predict(args):
 def parser():
     ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
     sub = ap.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("bench", help="time whole training steps (forward, backward, momentum update)")
-    b.add_argument("--impl", choices=["fast", "reference", "both"], default="fast")
-    b.add_argument("--filters", type=int_list, default=[50, 50])
-    b.add_argument("--widths", type=int_list, default=[7, 3])
-    b.add_argument("--batch", type=int, default=100)
-    b.add_argument("--steps", type=int, default=200)
+    b = sub.add_parser("bench", help="time training steps as the loop pays them (batch, dropout, update)")
+    b.add_argument("--from-params", metavar="SECTION",
+                   help="time a train-like params.yaml section's network exactly as trained, e.g. train")
+    b.add_argument("--params", default="params.yaml", help="with --from-params (default params.yaml)")
+    b.add_argument("--impl", choices=["fast", "reference", "both"], default="fast", help="default fast")
+    b.add_argument("--filters", type=int_list, default=[50, 50], help="default 50,50 (the study's)")
+    b.add_argument("--widths", type=int_list, default=[7, 3], help="default 7,3")
+    b.add_argument("--boundary", action="store_true", help="names between boundary marks")
+    b.add_argument("--pool", action="store_true", help="max-pool over positions")
+    b.add_argument("--dropout", type=float, default=0.0, help="default 0")
+    b.add_argument("--weight-decay", type=float, default=0.0, help="default 0")
+    b.add_argument("--batch", type=int, default=100, help="default 100")
+    b.add_argument("--steps", type=int, default=1000, help="timed steps (default 1000)")
+    b.add_argument("--warmup", type=int, default=20, help="untimed steps first (default 20)")
     b.add_argument("--reference-steps", type=int, default=None,
                    help="timed steps for the (slow) reference; default --steps")
-    b.add_argument("--dtype", choices=sorted(config.DTYPES), default="float32")
+    b.add_argument("--dtype", choices=sorted(config.DTYPES), default="float32", help="default float32")
     b.add_argument("--no-bias", action="store_true")
     b.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
-    b.add_argument("--seed", type=int, default=0)
-    b.add_argument("--data", default="data/encoded", help="encoded data directory")
+    b.add_argument("--seed", type=int, default=0, help="default 0")
+    b.add_argument("--data", default="data/encoded", help="encoded data directory (default data/encoded)")
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 

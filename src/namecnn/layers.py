@@ -5,38 +5,6 @@ valid, stride 1. Activations are (N, L, C): example, position, channel; flatteni
 gives the study's vec() of the C x L matrix (channel index fastest).
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy import sparse
-
-
-def onehot_conv_forward(X, F, b=None):
-    """First layer on index input: each output sums the k filter columns its characters pick.
-
-    X: (N, L) ints in 0..d, where d (= pad) is an all-zero column; F: (n, d, k); b: (n,) or None.
-    The windows' picks form a sparse (N*Lo, k*(d+1)) matrix S with k ones a row, so the gather-sum
-    is S @ G and its dual scatter-add is S.T @ dout; no dense one-hot matrix is built.
-    Returns out (N, L-k+1, n) and the cache.
-    """
-    n, d, k = F.shape
-    N, L = X.shape
-    Lo = L - k + 1
-    G = np.zeros((k, d + 1, n), dtype=F.dtype)                  # (k, d+1, n): tap, char, filter
-    G[:, :d] = F.transpose(2, 1, 0)
-    idx = sliding_window_view(X, k, axis=1) + np.arange(0, k * (d + 1), d + 1)   # (N, Lo, k)
-    S = sparse.csr_array((np.ones(N * Lo * k, dtype=F.dtype), idx.reshape(-1),
-                          np.arange(0, N * Lo * k + 1, k)), shape=(N * Lo, k * (d + 1)))
-    out = S @ G.reshape(k * (d + 1), n)                          # (N*Lo, n)
-    if b is not None:
-        out += b
-    return out.reshape(N, Lo, n), (S, F.shape)
-
-
-def onehot_conv_backward(dout, cache):
-    """dout (N, Lo, n) -> dF (n, d, k), db (n,)."""
-    S, (n, d, k) = cache
-    d2 = dout.reshape(-1, n)                                     # (N*Lo, n)
-    dG = (S.T @ d2).reshape(k, d + 1, n)
-    return np.ascontiguousarray(dG[:, :d].transpose(2, 1, 0)), d2.sum(axis=0)
 
 
 def conv_forward(h, F, b=None):
@@ -73,7 +41,8 @@ def conv_backward(dout, cache):
 
 
 def relu_forward(x):
-    out = np.maximum(x, 0)
+    """max(x, 0), in place: x is overwritten (callers pass an array they own)."""
+    out = np.maximum(x, 0, out=x)
     return out, out
 
 
@@ -83,22 +52,33 @@ def relu_backward(dout, cache):
 
 
 def maxpool_forward(h):
-    """Max over positions: h (N, L, C) -> (N, C), the first maximum on ties."""
-    idx = h.argmax(axis=1)                                          # (N, C)
-    return np.take_along_axis(h, idx[:, None, :], axis=1)[:, 0, :], (idx, h.shape)
+    """Max over positions: h (N, L, C) -> (N, C); `max` runs along the contiguous channel axis."""
+    out = h.max(axis=1)
+    return out, (h, out)
+
+
+def argmax_positions(h, out):
+    """Where along axis 1 of h (N, L, C) each maximum out (N, C) is: h == max weighted by the position, then
+    the max of that, all along the contiguous channel axis (np.argmax over a strided axis is several times
+    slower). The last maximum on ties: tied windows see the same inputs, so their gradients agree."""
+    L = h.shape[1]
+    pos = np.arange(L, dtype=np.min_scalar_type(L - 1))[:, None]                # (L, 1)
+    return np.multiply(h == out[:, None, :], pos, dtype=pos.dtype).max(axis=1)
 
 
 def maxpool_backward(dout, cache):
     """dout (N, C) -> dh (N, L, C), routed to each maximum's position."""
-    idx, shape = cache
-    dh = np.zeros(shape, dtype=dout.dtype)
-    np.put_along_axis(dh, idx[:, None, :], dout[:, None, :], axis=1)
+    h, out = cache
+    dh = np.zeros(h.shape, dtype=dout.dtype)
+    np.put_along_axis(dh, argmax_positions(h, out)[:, None, :].astype(np.intp), dout[:, None, :], axis=1)
     return dh
 
 
 def dropout_mask(rng, shape, p, dtype):
     """Inverted dropout: keep with probability 1-p, scale kept units by 1/(1-p)."""
-    return (rng.random(shape) >= p).astype(dtype) / dtype.type(1 - p)
+    dtype = np.dtype(dtype)
+    keep = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float64) >= p
+    return np.multiply(keep, dtype.type(1 / (1 - p)), dtype=dtype)
 
 
 def affine_forward(x, W, b):

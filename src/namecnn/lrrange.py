@@ -1,8 +1,7 @@
 """Smith's LR range test: one short run with the learning rate growing geometrically."""
 import numpy as np
 
-from . import config, layers, model, sampling, schedule
-from .optim import momentum_step
+from . import data, model, sampling, schedule, train
 
 
 def ema(values, beta):
@@ -14,27 +13,22 @@ def ema(values, beta):
     return out
 
 
-def run(cfg, arch, train, rng, lr_start, lr_end, steps, beta=0.98):
+def run(cfg, arch, train_split, rng, lr_start, lr_end, steps, beta=0.98):
     """Train `steps` steps from scratch with lr from lr_start to lr_end; stop once the loss blows up.
-    Returns rows {step, lr, loss, acc, loss_smooth, acc_smooth}."""
-    dtype = config.DTYPES[cfg["dtype"]]
-    params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    X, y = train["Xb" if cfg["boundary"] else "X"], train["y"].astype(np.int64)
+    Returns rows {step, lr, loss, acc, loss_smooth, acc_smooth}; acc is the batch's, before its step."""
+    params, velocity = train.start(cfg, arch, rng)
+    X, y = data.inputs(train_split, cfg["boundary"])["X"], train_split["y"].astype(np.int64)
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     rows, best = [], np.inf
     for t in range(steps):
         idx = next(stream)
         lr = schedule.exponential(t, lr_start, lr_end, steps)
-        mask = layers.dropout_mask(rng, (len(idx), arch.dense_in), cfg["dropout"], np.dtype(dtype)) \
-            if cfg["dropout"] > 0 else None
-        scores = model.loss(params, X[idx], mask=mask, impl=cfg["impl"])
-        loss, grads = model.loss(params, X[idx], y[idx], mask=mask, reg=cfg["weight_decay"], impl=cfg["impl"])
+        acc = float((model.loss(params, X[idx]).argmax(axis=1) == y[idx]).mean())
+        loss = train.sgd_step(params, velocity, X[idx], y[idx], lr, cfg, rng)
         if not np.isfinite(loss) or loss > 4 * best:
             break
         best = min(best, loss)
-        rows.append({"step": t, "lr": lr, "loss": float(loss), "acc": float((scores.argmax(1) == y[idx]).mean())})
-        momentum_step(params, grads, velocity, dtype(lr), dtype(cfg["momentum"]))
+        rows.append({"step": t, "lr": lr, "loss": float(loss), "acc": acc})
     for key in ("loss", "acc"):
         for row, s in zip(rows, ema([r[key] for r in rows], beta), strict=True):
             row[f"{key}_smooth"] = s

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import layers, reference
+from . import layers, onehot, reference
 
 
 @dataclass(frozen=True)
@@ -54,24 +54,43 @@ def pooled(params, L_last):
     return params["W"].shape[0] != params[f"F{n_conv(params)}"].shape[0] * L_last
 
 
+def trimmed_length(X, pad, reach):
+    """Columns of X a max-pooled network needs: every window past a name's last character sees pads only and
+    scores the same, so the windows after the batch's longest name add nothing but one more such window."""
+    used = np.flatnonzero((pad != X).any(axis=0))
+    windows = min(X.shape[1] - reach, used[-1] + 2 if len(used) else 1)
+    return windows + reach
+
+
 def fast_loss(params, X, y=None, mask=None):
-    """Fast path: gather-based first layer, im2col + BLAS above it, no loop over examples."""
+    """Fast path: gather first layer, im2col + BLAS above it, no loop over examples.
+
+    With pooling, the last layer's ReLU runs after the max over positions (max and ReLU commute), on
+    (N, n_L) instead of (N, L_L, n_L), and the input is cut after the batch's longest name (trimmed_length);
+    a one-layer pooled network takes the fused first layer and pool (onehot.conv_pool_*), whose backward
+    scatters from the maximal windows alone.
+    """
     L = n_conv(params)
-    h, cache = layers.onehot_conv_forward(X, params["F1"], params.get("b1"))
-    caches = [cache]
-    h, relu = layers.relu_forward(h)
-    relus = [relu]
+    reach = sum(params[f"F{i}"].shape[2] - 1 for i in range(1, L + 1))     # a last-layer window sees reach+1
+    pool = pooled(params, X.shape[1] - reach)
+    if pool:
+        X = X[:, :trimmed_length(X, params["F1"].shape[1], reach)]
+    if pool and L == 1:
+        h, cache = onehot.conv_pool_forward(X, params["F1"], params.get("b1"), positions=y is not None)
+    else:
+        h, cache = onehot.conv_forward(X, params["F1"], params.get("b1"))      # (N, L_1, n_1)
+    caches, relus = [cache], []
     for i in range(2, L + 1):
-        h, cache = layers.conv_forward(h, params[f"F{i}"], params.get(f"b{i}"))
-        caches.append(cache)
         h, relu = layers.relu_forward(h)
         relus.append(relu)
+        h, cache = layers.conv_forward(h, params[f"F{i}"], params.get(f"b{i}"))  # (N, L_i, n_i)
+        caches.append(cache)
     N = X.shape[0]
-    pool = pooled(params, h.shape[1])
-    if pool:
-        x, pool_cache = layers.maxpool_forward(h)                 # (N, n_L)
-    else:
-        x = h.reshape(N, -1)                                      # (N, D)
+    if pool and L > 1:
+        h, pool_cache = layers.maxpool_forward(h)                   # (N, n_L)
+    x, relu = layers.relu_forward(h)
+    relus.append(relu)
+    x = x.reshape(N, -1)                                            # (N, D)
     if mask is not None:
         x = x * mask
     scores, aff = layers.affine_forward(x, params["W"], params["b"])
@@ -82,14 +101,18 @@ def fast_loss(params, X, y=None, mask=None):
     dx, grads["W"], grads["b"] = layers.affine_backward(dscores, aff)
     if mask is not None:
         dx = dx * mask
-    dh = layers.maxpool_backward(dx, pool_cache) if pool else dx.reshape(h.shape)
-    for i in range(L, 1, -1):
-        dh = layers.relu_backward(dh, relus[i - 1])
-        dh, grads[f"F{i}"], db = layers.conv_backward(dh, caches[i - 1])
-        if f"b{i}" in params:
-            grads[f"b{i}"] = db
-    dh = layers.relu_backward(dh, relus[0])
-    grads["F1"], db = layers.onehot_conv_backward(dh, caches[0])
+    dh = layers.relu_backward(dx.reshape(h.shape), relus[-1])
+    if pool and L == 1:
+        grads["F1"], db = onehot.conv_pool_backward(dh, caches[0])
+    else:
+        if pool:
+            dh = layers.maxpool_backward(dh, pool_cache)
+        for i in range(L, 1, -1):
+            dh, grads[f"F{i}"], db = layers.conv_backward(dh, caches[i - 1])
+            if f"b{i}" in params:
+                grads[f"b{i}"] = db
+            dh = layers.relu_backward(dh, relus[i - 2])
+        grads["F1"], db = onehot.conv_backward(dh, caches[0])
     if "b1" in params:
         grads["b1"] = db
     return loss, grads

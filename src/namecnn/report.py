@@ -8,10 +8,6 @@ def table(header, rows):
     return "\n".join(lines)
 
 
-def pct(x):
-    return f"{100 * x:.1f} %"
-
-
 def gradcheck_section(gc):
     rows = []
     for name, cfg in gc["configs"].items():
@@ -27,14 +23,23 @@ def gradcheck_section(gc):
 
 
 def speed_section(bench):
-    f, r = bench["fast"], bench["reference"]
-    return (f"Whole training steps (forward, backward, momentum update), filters {bench['filters']}, widths "
-            f"{bench['widths']}, batch {bench['batch']}, {bench['dtype']}, one BLAS thread; medians of "
-            f"{len(f['runs'])} runs.\n\n"
-            + table(["implementation", "ms per step", "timed steps per run"],
-                    [["reference (the study's MF/MX method)", f"{r['ms_per_step']:.1f}", r["steps"]],
-                     ["fast (gather first layer, im2col + BLAS)", f"{f['ms_per_step']:.3f}", f["steps"]],
-                     ["speed-up", f"{bench['speedup']:.0f}×", ""]]))
+    rows = []
+    for role, e in bench["networks"].items():
+        f = e["fast"]
+        rows.append([f"{role}: `{e['name']}` ({len(e['filters'])} layer(s), filters {e['filters']}, widths "
+                     f"{e['widths']}, pool {e['pool']}, dropout {e['dropout']})", f"{f['mean_ms']:.3f}",
+                     f"{min(f['run_means_ms']):.3f}–{max(f['run_means_ms']):.3f}", f"{f['median_ms']:.3f}",
+                     f"{f['mflop_per_step']:.1f}", f"{f['gflops']:.1f}"])
+        if "reference" in e:
+            r = e["reference"]
+            rows.append([f"{role}: reference (the study's MF/MX method)", f"{r['mean_ms']:.1f}", "", "", "", ""])
+    study = bench["networks"]["study"]
+    return (f"Training steps timed as the training loop pays them (drawing and gathering the batch, the dropout "
+            f"mask, loss, gradients, momentum update), float32, one BLAS thread; the mean over each run's steps, "
+            f"the median of {study['fast']['repeats']} runs and their range. The machine's single-thread matrix "
+            f"multiply runs at {bench['roofline_gflops']:.0f} GFLOP/s (the roofline).\n\n"
+            + table(["network", "mean ms per step", "run means", "median step", "MFLOP a step", "GFLOP/s"], rows)
+            + f"\n\nFast vs reference on the study's network: {study['speedup']:.0f}× faster.")
 
 
 def metrics_section(m):

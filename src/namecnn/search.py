@@ -17,6 +17,10 @@ from .errors import NameCNNError
 
 EXPERIMENT = "namecnn-search"
 KEYS = ("sampler", "n_trials", "steps_per_trial", "eval_every", "seed", "pruner", "storage", "study_name", "space")
+BASE_KEYS = tuple(k for k in config.TRAIN_KEYS if k not in space.KEYS + ("seed", "steps", "eval_every"))
+DRAWN_PLACEHOLDER = {"boundary": False, "layers": 1, "filters": [1], "widths": [1], "pool": False,
+                     "lr": {"kind": "constant", "value": 0.01}, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 1,
+                     "sampling": "balanced", "logit_adjust": 0.0}
 STATE_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 warnings.filterwarnings("ignore", message="Some regimes for parameter", module="optuna")
@@ -87,7 +91,8 @@ def objective(trial, ctx, splits, meta):
     import mlflow
 
     p = ctx.search
-    base = {**ctx.train, "steps": p["steps_per_trial"], "eval_every": p["eval_every"]}
+    seed = p["seed"] * 100_003 + trial.number
+    base = {**ctx.train, "seed": seed, "steps": p["steps_per_trial"], "eval_every": p["eval_every"]}
     mlflow.start_run(experiment_id=ctx.experiment_id, parent_run_id=ctx.parent_run_id, nested=True,
                      run_name=f"trial-{trial.number}",
                      tags={"optuna.study": ctx.study_name, "optuna.trial": str(trial.number)})
@@ -103,7 +108,7 @@ def objective(trial, ctx, splits, meta):
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at step {step} (val_acc {row['val_acc']:.3f})")
 
-        rng = np.random.default_rng(p["seed"] * 100_003 + trial.number)
+        rng = np.random.default_rng(seed)
         params, history = train.fit(cfg, arch, splits["train"], splits["val"], rng, on_eval=on_eval, progress=False)
         value = history[-1]["val_acc"]
         log_completed(params, arch, meta, cfg, splits["val"])
@@ -235,7 +240,8 @@ def write_outputs(study, p, base, meta, out_dir, minutes):
     if counts["COMPLETE"]:
         best = study.best_trial
         cfg, _ = space.sample(optuna.trial.FixedTrial(best.params, best.number), p["space"],
-                              {**base, "steps": p["steps_per_trial"], "eval_every": p["eval_every"]}, meta)
+                              {**base, "seed": p["seed"], "steps": p["steps_per_trial"], "eval_every": p["eval_every"]},
+                              meta)
         summary.update(best_trial=best.number, best_value=best.value, best_params=best.params,
                        best_config={k: cfg[k] for k in space.KEYS}, command=space.exp_command(cfg, p["space"]))
     fsio.write_json(out / "best_params.json", summary)
@@ -244,14 +250,25 @@ def write_outputs(study, p, base, meta, out_dir, minutes):
     return summary
 
 
-def search(p, base, encoded_dir, out_dir, workers=1):
+def base_of(train_section):
+    """What a trial takes from the train section: the keys the space does not draw (BASE_KEYS); dvc.yaml's
+    search stage depends on exactly these, so a variant of a drawn key does not rerun the search."""
+    missing = [k for k in BASE_KEYS if k not in train_section]
+    if missing:
+        raise NameCNNError(f"train.{missing[0]}: missing")
+    return {k: train_section[k] for k in BASE_KEYS}
+
+
+def search(p, train_section, encoded_dir, out_dir, workers=1):
     """The whole search as the stage and `namecnn search` run it; returns the summary."""
     import time
 
     import mlflow
 
     _, meta = data.load(encoded_dir)
-    config.train_config({**base, "steps": p["steps_per_trial"], "eval_every": p["eval_every"]}, meta)
+    base = base_of(train_section)
+    config.train_config({**DRAWN_PLACEHOLDER, **base, "seed": p["seed"], "steps": p["steps_per_trial"],
+                         "eval_every": p["eval_every"]}, meta)            # the base's keys, checked before any work
     root = tracking.repo_root()
     experiment_id = tracking.experiment(EXPERIMENT, root)      # once, before any worker starts
     url = storage_url(p, root)

@@ -36,10 +36,11 @@ def gradcheck_table(pub, gc):
 
 def speed_table(pub, bench):
     theirs = pub["speed"]["slow"] / pub["speed"]["efficient"]
+    b = bench["networks"]["study"]
     return table(["", "study (s/it)", "ours (ms/step)"],
-                 [["slow / reference", pub["speed"]["slow"], f"{bench['reference']['ms_per_step']:.1f}"],
-                  ["efficient / fast", pub["speed"]["efficient"], f"{bench['fast']['ms_per_step']:.3f}"],
-                  ["speed-up", f"{theirs:.0f}×", f"{bench['speedup']:.0f}× ({bench['speedup'] / theirs:.0f}× the "
+                 [["slow / reference", pub["speed"]["slow"], f"{b['reference']['mean_ms']:.1f}"],
+                  ["efficient / fast", pub["speed"]["efficient"], f"{b['fast']['mean_ms']:.3f}"],
+                  ["speed-up", f"{theirs:.0f}×", f"{b['speedup']:.0f}× ({b['speedup'] / theirs:.0f}× the "
                                                   "study's ratio)"]])
 
 
@@ -132,7 +133,8 @@ def beat_table(pub, runs, baseline):
     return table(["model", "steps", "validation accuracy", "unseen accuracy"], rows)
 
 
-def timing(runs):
-    total = sum(r["seconds"] for r in runs.values())
+def timing(runs, summary):
     each = ", ".join(f"{k} {v['seconds']:.0f} s" for k, v in runs.items())
-    return f"The study's configurations took {total / 60:.1f} min of training here ({each})."
+    return (f"The study stage trained {summary['trainings']} networks ({summary['configs']} configurations × seeds "
+            f"{summary['seeds']}) in {summary['wall_seconds'] / 60:.1f} min on {summary['jobs']} processes, "
+            f"{summary['training_seconds'] / 60:.1f} min of training in all (per configuration, all seeds: {each}).")

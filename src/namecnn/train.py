@@ -2,7 +2,7 @@
 import numpy as np
 from tqdm import tqdm
 
-from . import config, layers, model, sampling, schedule
+from . import config, data, layers, model, sampling, schedule
 from .errors import NameCNNError
 from .optim import momentum_step
 
@@ -35,6 +35,24 @@ def adjusted(params, log_prior, tau):
     return {**params, "b": (params["b"] - tau * log_prior).astype(params["b"].dtype)}
 
 
+def start(cfg, arch, rng):
+    """Fresh He-initialised parameters in cfg's dtype and zero momentum: (params, velocity)."""
+    params = model.init_params(arch, rng, config.DTYPES[cfg["dtype"]], bias_std=cfg["bias_std"])
+    return params, {k: np.zeros_like(v) for k, v in params.items()}
+
+
+def sgd_step(params, velocity, Xb, yb, lr, cfg, rng):
+    """One training step as every loop takes it (fit, the LR range test, the bench): a fresh dropout mask,
+    loss and gradients, the momentum update. Returns the batch loss; a non-finite loss updates nothing."""
+    W = params["W"]
+    p = cfg["dropout"]
+    mask = layers.dropout_mask(rng, (len(yb), W.shape[0]), p, W.dtype) if p > 0 else None
+    loss, grads = model.loss(params, Xb, yb, mask=mask, reg=cfg["weight_decay"], impl=cfg["impl"])
+    if np.isfinite(loss):
+        momentum_step(params, grads, velocity, W.dtype.type(lr), W.dtype.type(cfg["momentum"]))
+    return loss
+
+
 def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     """Train from scratch as `cfg` (a resolved train section) says.
 
@@ -44,17 +62,14 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     Returns (params, history), history being the list of metric rows; params and the metrics are those of the
     logit-adjusted network (cfg["logit_adjust"]).
     """
-    dtype = config.DTYPES[cfg["dtype"]]
-    params = model.init_params(arch, rng, dtype, bias_std=cfg["bias_std"])
-    velocity = {k: np.zeros_like(v) for k, v in params.items()}
-    key = "Xb" if cfg["boundary"] else "X"                        # names between boundary marks, or not
-    X, y = train[key], train["y"].astype(np.int64)
-    Xv, yv = val[key], val["y"].astype(np.int64)
+    params, velocity = start(cfg, arch, rng)
+    X, y = data.inputs(train, cfg["boundary"])["X"], train["y"].astype(np.int64)
+    Xv, yv = data.inputs(val, cfg["boundary"])["X"], val["y"].astype(np.int64)
     sample = np.sort(rng.choice(len(y), min(cfg["train_eval_size"], len(y)), replace=False))
     stream = sampling.batches(y, cfg["batch_size"], rng, cfg["sampling"], cfg["shuffle"])
     lr_at = schedule.make(cfg["lr"])
     log_prior, tau = sampling_log_prior(y, arch.n_classes, cfg["sampling"]), cfg["logit_adjust"]
-    rho, reg, p, steps = dtype(cfg["momentum"]), cfg["weight_decay"], cfg["dropout"], cfg["steps"]
+    steps = cfg["steps"]
     history, limit = [], DIVERGED * np.log(arch.n_classes)
     bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
                mininterval=1.0, leave=False)
@@ -63,12 +78,10 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
             raise KeyboardInterrupt
         rows = next(stream)
         lr = lr_at(step - 1)
-        mask = layers.dropout_mask(rng, (len(rows), arch.dense_in), p, np.dtype(dtype)) if p > 0 else None
-        loss, grads = model.loss(params, X[rows], y[rows], mask=mask, reg=reg, impl=cfg["impl"])
+        loss = sgd_step(params, velocity, X[rows], y[rows], lr, cfg, rng)
         if not np.isfinite(loss) or loss > limit:
             raise Diverged(f"train: the loss diverged at step {step}: it became {loss:.4g} (chance level "
                            f"{np.log(arch.n_classes):.2f}) with learning rate {lr:g}; lower train.lr")
-        momentum_step(params, grads, velocity, dtype(lr), rho)
         if step % cfg["eval_every"] == 0 or step == steps:
             scored = adjusted(params, log_prior, tau)
             train_loss, train_acc = evaluate(scored, X[sample], y[sample])
