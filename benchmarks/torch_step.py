@@ -106,8 +106,8 @@ def main():
         print(json.dumps(out))
         return
     print(f"network {out['network']}, {args.steps} steps x {args.repeats} repeats, one thread")
-    print(f"numpy        {out['numpy_mean_ms']:8.3f} ms/step (median of means)  runs {min(fast):.3f}–{max(fast):.3f}")
-    print(f"torch {version:<7}{out['torch_mean_ms']:8.3f} ms/step (median of means)  runs {min(ref):.3f}–{max(ref):.3f}")
+    for label, ms, runs in (("numpy", out["numpy_mean_ms"], fast), (f"torch {version}", out["torch_mean_ms"], ref)):
+        print(f"{label:<18}{ms:8.3f} ms/step (median of means)  runs {min(runs):.3f}–{max(runs):.3f}")
     print(f"numpy / torch {out['ratio']:.3f}  (per pair {min(out['ratio_runs']):.3f}–{max(out['ratio_runs']):.3f})")
 
 

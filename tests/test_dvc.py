@@ -68,3 +68,16 @@ def test_named_networks_are_the_params_their_stages_read():
     assert "study.configs.${lr_range.network}" in STAGES["lr_range"]["params"]
     assert {"study.configs.${bench.networks.study}", "study.configs.${bench.networks.default}"} <= set(
         STAGES["bench"]["params"])
+
+
+def test_the_study_confirms_the_committed_default_network():
+    """study.configs.default_model is the train section as committed (resolved: `layers` takes its entries),
+    but for the seed and how often it is evaluated."""
+    from namecnn import config, study
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    meta = {"d": 29, "n_len": 19, "n_classes": 18, "boundary": "^"}
+    train, _ = config.train_config(params["train"], meta)
+    default, _ = study.network(params["study"], "default_model", meta)
+    skip = ("seed", "eval_every")
+    assert {k: v for k, v in default.items() if k not in skip} == {k: v for k, v in train.items() if k not in skip}

@@ -29,7 +29,7 @@ SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 
 
 def params(**over):
     return {"sampler": "random", "n_trials": 4, "steps_per_trial": 60, "eval_every": 30, "seed": 0,
-            "pruner": "none", "storage": "", "study_name": "t", "space": SPACE, **over}
+            "pruner": "none", "storage": "", "study_name": "t", "workers": 1, "space": SPACE, **over}
 
 
 def test_space_is_conditional_on_layers():

@@ -62,7 +62,7 @@ def test_bench_json(encoded):
     out = json.loads(r.stdout)
     assert [x["impl"] for x in out["results"]] == ["fast", "reference"]
     for x in out["results"]:
-        assert 0 < x["median_ms"] and 0 < x["mean_ms"] and x["steps"] == (3 if x["impl"] == "fast" else 1)
+        assert x["median_ms"] > 0 and x["mean_ms"] > 0 and x["steps"] == (3 if x["impl"] == "fast" else 1)
         assert x["gflops"] == pytest.approx(x["mflop_per_step"] / x["mean_ms"])
     assert out["speedup"] > 1 and out["roofline_gflops"] > 0
 

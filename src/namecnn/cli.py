@@ -3,8 +3,6 @@ import argparse
 import json
 import sys
 
-import numpy as np
-
 from . import bench, config, data, model, modelio, predict
 from .errors import NameCNNError, run
 from .memory import keep_freed_memory
@@ -65,14 +63,15 @@ def cmd_bench(args):
 
 
 def cmd_search(args):
-    from . import search
+    from . import search, workers
 
     p = search.check(config.load_section("search", args.params))
     for key in ("n_trials", "storage", "study_name", "sampler"):
         if getattr(args, key) is not None:
             p[key] = getattr(args, key)
     p = search.check(p)
-    s = search.search(p, config.load_section("train", args.params), args.data, args.out, args.workers)
+    jobs = workers.resolve_jobs(p["workers"] if args.workers is None else args.workers)
+    s = search.search(p, config.load_section("train", args.params), args.data, args.out, jobs)
     print(f"study {s['study_name']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
           f"{s['fail']} failed), {s['trials_per_minute']} trials/min")
     if "best_value" in s:
@@ -146,7 +145,8 @@ def parser():
     b.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("search", help="Optuna search with params.yaml's search section; trials join one study")
-    s.add_argument("--workers", type=int, default=1, help="processes adding trials to the study (default 1)")
+    s.add_argument("--workers", type=int, help="processes adding trials to the study (default: search.workers "
+                                                 "in params.yaml; 0: one per core)")
     s.add_argument("--n-trials", type=int, help="total finished trials the study should hold")
     s.add_argument("--storage", help="journal file path, sqlite:///… or postgresql://… (default: search.storage)")
     s.add_argument("--study-name", help="base name of the study (default: search.study_name)")

@@ -133,9 +133,9 @@ def loss(params, X, y=None, *, mask=None, reg=0.0, impl="fast"):
         return out
     data_loss, grads = out
     weights = [k for k in params if k.startswith("F") or k == "W"]
-    data_loss += reg * sum(float(np.sum(params[k] ** 2)) for k in weights)
+    data_loss += reg * sum(float(np.vdot(params[k], params[k])) for k in weights)
     for k in weights:
-        grads[k] = grads[k] + 2 * reg * params[k]
+        grads[k] += (2 * reg) * params[k]                        # the gradients are fresh arrays: in place
     return data_loss, grads
 
 

@@ -14,9 +14,11 @@ import optuna
 
 from . import config, data, evaluation, modelio, plots, pyfunc, space, tracking, train
 from .errors import NameCNNError
+from .workers import one_thread
 
 EXPERIMENT = "namecnn-search"
-KEYS = ("sampler", "n_trials", "steps_per_trial", "eval_every", "seed", "pruner", "storage", "study_name", "space")
+KEYS = ("sampler", "n_trials", "steps_per_trial", "eval_every", "seed", "pruner", "storage", "study_name", "workers",
+        "space")
 BASE_KEYS = tuple(k for k in config.TRAIN_KEYS if k not in space.KEYS + ("seed", "steps", "eval_every"))
 DRAWN_PLACEHOLDER = {"boundary": False, "layers": 1, "filters": [1], "widths": [1], "pool": False,
                      "lr": {"kind": "constant", "value": 0.01}, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 1,
@@ -37,6 +39,7 @@ class Context:
     study_name: str
     parent_run_id: str
     experiment_id: str
+    workers: int = 1
 
 
 def check(p):
@@ -46,6 +49,7 @@ def check(p):
     for key in ("n_trials", "steps_per_trial", "eval_every"):
         config.number(p, key, "search", 1, integer=True)
     config.number(p, "seed", "search", 0, integer=True)
+    config.number(p, "workers", "search", 0, integer=True)
     if not isinstance(p["storage"], str) or not isinstance(p["study_name"], str) or not p["study_name"]:
         raise NameCNNError("search.storage and search.study_name: expected strings (storage may be empty)")
     space.check(p["space"])
@@ -155,6 +159,8 @@ def work(ctx, n_trials):
 
     from .memory import keep_freed_memory
 
+    if ctx.workers > 1:
+        one_thread()                                     # the processes share the cores: one BLAS thread each
     keep_freed_memory()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tracking.connect(Path(ctx.root))
@@ -277,9 +283,10 @@ def search(p, train_section, encoded_dir, out_dir, workers=1):
     start = time.time()
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"search-{name}",
                           tags={"optuna.study": name, **tracking.run_tags(root, "search")}) as parent:
-        mlflow.log_params({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in p.items()})
+        mlflow.log_params({k: json.dumps(v) if isinstance(v, (dict, list)) else v
+                           for k, v in p.items() if k != "workers"})           # the resolved count below
         mlflow.log_params({"workers": workers, "storage_kind": url.split("://")[0] if "://" in url else "journal"})
-        ctx = Context(p, base, str(encoded_dir), str(root), url, name, parent.info.run_id, experiment_id)
+        ctx = Context(p, base, str(encoded_dir), str(root), url, name, parent.info.run_id, experiment_id, workers)
         study = run(ctx, workers)
         summary = write_outputs(study, p, base, meta, out_dir, (time.time() - start) / 60)
         mlflow.log_metrics({k: summary[k] for k in ("complete", "pruned", "fail", "trials_per_minute")

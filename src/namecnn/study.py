@@ -6,10 +6,9 @@ seeds' averaged predictions (an ensemble).
 """
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-
-from pathlib import Path
 
 from . import config, data, model, modelio, predict, tracking, train
 from .errors import NameCNNError
