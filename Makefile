@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup repro test bench clean-venv
+.PHONY: setup repro test check bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ repro: setup
 test: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q
 
+check: setup          # the quick loop: the tests not marked slow, under a minute
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -m "not slow"
+
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode
-	$(BIN)/namecnn bench --impl both --steps 500 --reference-steps 3
+	$(BIN)/namecnn bench --from-params train
+	$(BIN)/namecnn bench --impl both --reference-steps 3

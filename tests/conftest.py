@@ -12,6 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"
 
 
+SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults"}   # `make check` (-m "not slow") skips these
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.stem in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
 TINY_TRAIN = {"seed": 1, "boundary": False, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True,
               "pool": False, "bias_std": 0.0, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300,
               "momentum": 0.9, "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100},
