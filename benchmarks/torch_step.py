@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-from namecnn import bench, config, data, sampling
+from namecnn import bench, config, data, sampling, study
+from namecnn.errors import run
 from namecnn.memory import keep_freed_memory
 
 
@@ -63,11 +64,7 @@ def network(args, meta):
     """The train section (--from-params) or a named configuration of study.configs over study.base."""
     if args.from_params:
         return config.train_config(config.load_section(args.from_params, args.params), meta, args.from_params)
-    study = config.load_section("study", args.params)
-    if args.network not in study["configs"]:
-        raise SystemExit(f"error: study.configs.{args.network}: no such configuration")
-    return config.train_config({**study["base"], **(study["configs"][args.network] or {})}, meta,
-                               f"study.configs.{args.network}")
+    return study.network(study.check(config.load_section("study", args.params)), args.network, meta)
 
 
 def main():
@@ -112,4 +109,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
