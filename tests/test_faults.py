@@ -1,5 +1,6 @@
 """Bad input and faults: interrupted or diverging training, broken models, an unreachable tracking server,
 and what `namecnn predict` does with real-world spellings."""
+import contextlib
 import json
 import os
 import shutil
@@ -68,6 +69,53 @@ def test_interrupted_training_leaves_no_partial_model_and_a_killed_run(work, sig
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in (path / "models").iterdir()) == ["model.json", "model.npz"]
     assert sorted(r.info.status for r in runs(path)) == ["FINISHED", "KILLED"]
+
+
+def running_runs(db):
+    """RUNNING runs in the stage's store, read with sqlite3 (an MlflowClient here would race the stage's
+    creation of the tables)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return con.execute("select count(*) from runs where status = 'RUNNING'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def study_runs(path):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path / 'mlflow.db'}")
+    found = client.get_experiment_by_name("study")
+    return client.search_runs([found.experiment_id]) if found else []
+
+
+@pytest.mark.parametrize("how", ["ctrl-c to the process group", "SIGTERM to the stage alone"])
+def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
+    """The study's worker processes stop between steps, end their runs KILLED and start no further training;
+    the stage says `error: interrupted` in one line, exits 130 and writes no result."""
+    path, env = work
+    base = {k: v for k, v in TRAIN.items() if k not in ("steps", "eval_every")}
+    study = {"steps": 10_000_000, "seeds": [1, 2], "jobs": 2, "base": base, "configs": {"a": {}, "b": {}}}
+    (path / "params.yaml").write_text(yaml.safe_dump({"study": study}))
+    cmd = [sys.executable, str(ROOT / "stages" / "study.py"), "data/encoded", str(raw_dir / "celebrity_names.txt"),
+           "out"]
+    proc = subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while running_runs(path / "mlflow.db") < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(1.0)
+    if how.startswith("ctrl-c"):
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1] == "error: interrupted", err
+    assert "Traceback" not in err and err.count("error:") == 1
+    assert sorted(r.info.status for r in study_runs(path)) == ["KILLED", "KILLED"]      # no third training began
+    assert not (path / "out").exists()
 
 
 def test_diverging_training_stops_with_a_clear_message_and_a_failed_run(work):

@@ -1,4 +1,5 @@
 """Independent trainings in parallel processes, one BLAS thread each, as many as the machine has cores."""
+import concurrent.futures
 import multiprocessing
 import os
 import signal
@@ -15,7 +16,7 @@ def resolve_jobs(jobs):
 
 
 def one_thread():
-    """Worker set-up: one BLAS thread (the processes share the cores), freed memory kept for the next step."""
+    """One BLAS thread (the processes share the cores), freed memory kept for the next step."""
     from threadpoolctl import threadpool_limits
 
     from .memory import keep_freed_memory
@@ -24,18 +25,57 @@ def one_thread():
     keep_freed_memory()
 
 
+class Interrupted:
+    """What a worker returns for a task that Ctrl-C or SIGTERM stopped (or that came after one)."""
+
+
+_stopped = False
+
+
+def _ignore_signals():
+    """Between tasks a worker ignores Ctrl-C and SIGTERM: an idle process prints no traceback."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _start_worker():
+    _ignore_signals()
+    one_thread()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _call(fn, task):
+    """fn(task) in a worker. A signal stops it: inside training, tracking.run_status stops between steps and
+    ends the MLflow run KILLED; before or after, at once. Returns Interrupted then, and for every later task."""
+    global _stopped
+    if _stopped:
+        return Interrupted()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
+    try:
+        return fn(task)
+    except KeyboardInterrupt:
+        _stopped = True
+        return Interrupted()
+    finally:
+        _ignore_signals()
+
+
 def run_all(fn, tasks, jobs):
     """[fn(task) for task in tasks], in order, computed by `jobs` spawned processes (here when jobs is 1).
 
     fn must be importable (a module-level function of the package). Ctrl-C reaches the workers through the
-    terminal's process group; SIGTERM sent to this process alone is passed on to them; either way each
-    worker ends its MLflow run KILLED (tracking.run_status) and KeyboardInterrupt is raised here.
+    terminal's process group; SIGTERM sent to this process alone is passed on to them. Either way each running
+    task ends its MLflow run KILLED, no further task starts, and KeyboardInterrupt is raised here once they
+    have. A task's exception stops the others the same way and is raised here.
     """
     jobs = max(1, min(jobs, len(tasks)))
     if jobs == 1:
         one_thread()
         return [fn(task) for task in tasks]
-
     told = []
 
     def on_term(signum, frame):
@@ -43,24 +83,35 @@ def run_all(fn, tasks, jobs):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_term)
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=one_thread)
     try:
-        results = pool.map(fn, tasks, chunksize=1)
-        pool.close()
-        return results
-    except BaseException as e:
-        stop_workers(tell=told or not isinstance(e, KeyboardInterrupt))   # Ctrl-C reached them already
-        raise
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_start_worker) as pool:
+            futures = [pool.submit(_call, fn, task) for task in tasks]
+            try:
+                results = [f.result() for f in futures]
+            except BaseException as e:
+                stop(futures, tell=bool(told) or not isinstance(e, KeyboardInterrupt))
+                raise
     finally:
-        pool.terminate()
-        pool.join()
         signal.signal(signal.SIGTERM, previous)
+    if any(isinstance(r, Interrupted) for r in results):
+        raise KeyboardInterrupt
+    return results
 
 
-def stop_workers(tell, timeout=60):
-    """Ask every worker to stop (SIGTERM: it ends its MLflow run KILLED) and wait for it."""
-    children = multiprocessing.active_children()
-    for proc in children if tell else ():
+def stop(futures, tell):
+    """Cancel the tasks not started; SIGTERM the workers unless Ctrl-C reached them already; wait for the
+    running tasks to end their runs. A task that a worker took up after the signal is stopped the same way."""
+    for f in futures:
+        f.cancel()
+    if tell:
+        signal_workers()
+    _, running = concurrent.futures.wait(futures, timeout=30)
+    if running:
+        signal_workers()
+        concurrent.futures.wait(running, timeout=120)
+
+
+def signal_workers():
+    for proc in multiprocessing.active_children():
         os.kill(proc.pid, signal.SIGTERM)
-    for proc in children:
-        proc.join(timeout=timeout)
