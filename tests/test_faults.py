@@ -103,15 +103,19 @@ def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
            "out"]
     proc = subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.time() + 120
-    while running_runs(path / "mlflow.db") < 2 and time.time() < deadline:
-        time.sleep(0.5)
-    time.sleep(1.0)
-    if how.startswith("ctrl-c"):
-        os.killpg(proc.pid, signal.SIGINT)
-    else:
-        proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.time() + 120
+        while running_runs(path / "mlflow.db") < 2 and time.time() < deadline:
+            time.sleep(0.5)
+        time.sleep(1.0)
+        if how.startswith("ctrl-c"):
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:                                  # a failed test must not leave 10^7-step trainings behind
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "error: interrupted", err
     assert "Traceback" not in err and err.count("error:") == 1
     assert sorted(r.info.status for r in study_runs(path)) == ["KILLED", "KILLED"]      # no third training began
