@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from namecnn import baseline, config, data, fsio, tracking
+from namecnn import baseline, config, data, fsio, runs, tracking
 from namecnn.errors import run
 
 KEYS = ("ngram", "C", "analyzer", "max_iter", "seed")
@@ -33,9 +33,9 @@ def main():
     import mlflow
 
     root = tracking.repo_root()
-    experiment_id = tracking.experiment("study", root)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="baseline-tfidf-logreg",
-                          tags={**tracking.run_tags(root, "baseline"), "study.config": "baseline"}):
+    experiment_id = tracking.experiment(tracking.STUDY_EXPERIMENT, root)
+    runs.start_run(experiment_id, "baseline-tfidf-logreg", "baseline", root, tags={"study.config": "baseline"})
+    with runs.run_status():
         mlflow.log_params({f"baseline.{k}": v for k, v in result["config"].items()})
         mlflow.log_metrics({k: v for k, v in result.items() if k.endswith("acc")})
     print(f"baseline: char {lo}-{hi}-gram TF-IDF + logistic regression: val acc {result['val_acc']:.4f}, "

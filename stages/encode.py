@@ -27,9 +27,10 @@ def main():
     val_counts = set(meta["counts"]["val"].values())
     if 0 in val_counts:
         raise NameCNNError(f"{args.raw_dir}/{data.VAL_INDS}: some class has no validation name")
-    for split, arrays in splits.items():
-        fsio.write_npz(f"{args.out_dir}/{split}.npz", **arrays)
-    fsio.write_json(f"{args.out_dir}/meta.json", meta)
+    with fsio.atomic_dir(args.out_dir) as tmp:          # the three files are replaced together or not at all
+        for split, arrays in splits.items():
+            fsio.write_npz(tmp / f"{split}.npz", **arrays)
+        fsio.write_json(tmp / "meta.json", meta)
     print(summary(meta))
     balance = f"balanced, {val_counts.pop()} per class" if len(val_counts) == 1 else "NOT balanced"
     print(f"validation split: {len(splits['val']['y'])} names, {balance}; "

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from namecnn import config, data, evaluation, fsio, model, modelio, plots, predict, tracking
+from namecnn import config, data, evaluation, fsio, model, modelio, plots, predict, registry, tracking
 from namecnn.errors import run
 
 KEYS = ("seed", "bootstrap", "level")
@@ -63,11 +63,12 @@ def main():
     import mlflow
 
     tracking.connect()
-    with mlflow.start_run(run_id=run_id):
-        mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()})
-        for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
-            mlflow.log_artifact(str(out / name), "evaluation")
-    champion = tracking.promote_champion("namecnn")
+    with tracking.store_errors():
+        with mlflow.start_run(run_id=run_id):
+            mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()})
+            for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
+                mlflow.log_artifact(str(out / name), "evaluation")
+        champion = registry.promote_champion(registry.MODEL)
     v, u = results["val"], results["unseen"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {lo:.3f}-{hi:.3f}), balanced {v['balanced_acc']:.4f}, "
           f"top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc {results['train']['acc']:.4f}; "

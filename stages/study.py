@@ -25,7 +25,7 @@ def main():
     nets = {name: study.network(p, name, meta) for name in p["configs"]}      # every key checked before work
     _, yu = data.read_labelled_names(args.unseen, meta["n_classes"])
     root = tracking.repo_root()
-    experiment_id = tracking.experiment(study.EXPERIMENT, root)
+    experiment_id = tracking.experiment(tracking.STUDY_EXPERIMENT, root)
     tasks = [study.Task(name, cfg, seed, str(args.encoded_dir), str(args.unseen), str(root), experiment_id)
              for name, (cfg, _) in nets.items() for seed in p["seeds"]]
     tasks.sort(key=lambda t: -t.cfg["steps"] * sum(t.cfg["filters"]))    # longest first: the last ones fill gaps

@@ -5,12 +5,10 @@ from pathlib import Path
 import numpy as np
 
 import namecnn
-from namecnn import config, data, fsio, modelio, plots, pyfunc, tracking, train
+from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train
 from namecnn.errors import run
 from namecnn.memory import keep_freed_memory
 
-EXPERIMENT = "namecnn"
-REGISTERED = "namecnn"              # the registered model; evaluate points its alias `champion` at the best
 
 
 def flat(d, prefix=""):
@@ -37,12 +35,12 @@ def main():
     import mlflow
 
     root = tracking.repo_root()
-    experiment_id = tracking.experiment(EXPERIMENT, root)
+    experiment_id = tracking.experiment(tracking.TRAIN_EXPERIMENT, root)
     out = Path(args.out_dir)
     rng = np.random.default_rng(cfg["seed"])
-    name = f"L{arch.filters.__len__()}-{'x'.join(map(str, arch.filters))}-k{'x'.join(map(str, arch.widths))}"
-    r = mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tracking.run_tags(root, "train"))
-    with tracking.run_status() as stop:
+    name = f"L{len(arch.filters)}-{'x'.join(map(str, arch.filters))}-k{'x'.join(map(str, arch.widths))}"
+    r = runs.start_run(experiment_id, name, "train", root)
+    with runs.run_status() as stop:
         mlflow.log_params(flat(cfg))
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
                            "n_val": len(splits["val"]["y"])})
@@ -57,13 +55,13 @@ def main():
         fsio.write_csv(out / "history.csv", history)
         plots.save(plots.curves(history), out / "curves.png")
         mlflow.log_artifact(str(out / "curves.png"), "figures")
-        info = pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent, registered_model_name=REGISTERED)
-        tracking.write_run(out / "run.json", r, tracking.tracking_uri(root), registered_model=REGISTERED,
-                           version=info.registered_model_version)
-        last = history[-1]
-        print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "
-              f"val loss {last['val_loss']:.4f}")
-
+        info = pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent)
+    version = registry.register(info.model_uri, registry.MODEL)        # only once the run has FINISHED
+    tracking.write_run(out / "run.json", r, tracking.tracking_uri(root), registered_model=registry.MODEL,
+                       version=version)
+    last = history[-1]
+    print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "
+          f"val loss {last['val_loss']:.4f}; registered as version {version} of {registry.MODEL}")
 
 if __name__ == "__main__":
     run(main)

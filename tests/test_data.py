@@ -64,6 +64,72 @@ def test_bad_input_names_file_and_line(raw_copy, tmp_path, file, text, message):
     assert not out.exists()
 
 
+LONG = "a" * 10**7
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"Abadi 1\nAb\xff\xfeoud 1\n", "ascii_names.txt:2: not UTF-8 text (byte 0xff)"),
+    (f"Abadi 1\n{LONG} 1\n".encode(), "ascii_names.txt:2: name 'aaaaaaaaaa"),
+    (f"Abadi 1\n{'b' * 500} 1\n".encode(), "is longer than 40 characters"),
+    (f"Abadi 1\n{LONG}\n".encode(), "ascii_names.txt:2: no label after the name in 'aaaaaaaa"),
+    ("Abadi 1\nAb\ufeffoud 1\n".encode(), "ascii_names.txt:2: character '\\ufeff' (U+FEFF, not printable ASCII)"),
+    ("Abadi 1\nПетров 15\n".encode(), "ascii_names.txt:2: character 'п' (U+043F, not printable ASCII)"),
+    (b"Abadi 1\nAb\x00oud 1\n", "ascii_names.txt:2: character '\\x00' (U+0000, not printable ASCII)"),
+    ("Abadi 1\nAbboud \u00b2\n".encode(), "ascii_names.txt:2: label '²' is not an integer"),
+    (b"Abadi 1\nA^b 1\n", "ascii_names.txt:2: character '^' (the boundary mark)"),
+])
+def test_bad_bytes_and_names_are_one_line_naming_file_and_line(raw_copy, tmp_path, content, message):
+    (raw_copy / data.NAMES).write_bytes(content)
+    out = tmp_path / "encoded"
+    r = subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.count("\n") == 1 and len(r.stderr) < 300 and message in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_names_are_folded_as_predict_folds_them(tmp_path):
+    (tmp_path / data.LABELS).write_text("1 A\n2 B\n")
+    (tmp_path / data.NAMES).write_text("\ufeffMüller 1\nStraße 2\nJosé 2\n")      # a byte-order mark first
+    (tmp_path / data.VAL_INDS).write_text("1 2\n")
+    splits, meta = data.prepare(tmp_path)
+    assert list(splits["val"]["names"]) == ["muller", "strasse"] and list(splits["train"]["names"]) == ["jose"]
+    assert set(meta["alphabet"]) == set("mulerstajo")
+
+
+def test_encode_replaces_its_three_files_together(raw_copy, tmp_path, monkeypatch):
+    """The outputs go to a new folder that replaces the old one whole: a failure part-way leaves the old
+    files, and a stray folder where a file goes does not stop the new files from replacing the old ones."""
+    from namecnn import fsio
+
+    out = tmp_path / "encoded"
+    assert subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / "val.npz").unlink()
+    (out / "val.npz").mkdir()
+    (out / "meta.json").write_text("old")
+    assert subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True).returncode == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    (out / "meta.json").write_text("old")
+    written = []
+
+    def write_json(path, obj):
+        written.append(path)
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(fsio, "write_json", write_json)
+    import runpy
+    import sys as _sys
+
+    monkeypatch.setattr(_sys, "argv", ["encode.py", str(raw_copy), str(out)])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(ROOT / "stages" / "encode.py"), run_name="__main__")
+    assert e.value.code == 1 and written
+    assert (out / "meta.json").read_text() == "old"
+    assert {p.name for p in out.iterdir()} == set(before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encoded", "raw"]      # no temporary folder left
+
+
 def test_failed_encode_keeps_previous_output(raw_copy, tmp_path):
     out = tmp_path / "encoded"
     assert subprocess.run(ENCODE + [str(raw_copy), str(out)], capture_output=True).returncode == 0

@@ -249,3 +249,219 @@ def test_predict_from_mlflow_uris(trained):
         assert json.loads(r.stdout) == local
     r = cli(["predict", "cruz", "--model-uri", "models:/namecnn@nobody"], path, env)
     assert r.returncode == 1 and r.stderr.startswith("error: --model-uri models:/namecnn@nobody:")
+
+
+# --- the tracking store breaks, the process dies, a signal lands while the model is logged ------------------
+
+def run_train_patched(path, env, patch, **over):
+    """The train stage with `patch` (Python source) run first in its process: how a fault is injected."""
+    set_train(path, **over)
+    code = f"{patch}\nimport runpy, sys\nsys.argv = {train_cmd()[1:]!r}\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+    return subprocess.run([sys.executable, "-c", code], cwd=path, env=env, capture_output=True, text=True, timeout=300)
+
+
+def one_line_error(r, start):
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith(start), r.stderr
+    return r.stderr
+
+
+def registered_versions(path):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path / 'mlflow.db'}")
+    return [(v.version, client.get_run(v.run_id).info.status) for v in client.search_model_versions("name='namecnn'")]
+
+
+DISK_FULL = '''
+import sqlite3, sqlalchemy.exc, mlflow
+from mlflow import MlflowClient
+
+def full(*a, **k):
+    raise sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+
+real, calls = mlflow.log_metrics, []
+def log_metrics(*a, **k):
+    calls.append(1)
+    return full() if len(calls) > 1 else real(*a, **k)
+mlflow.log_metrics = log_metrics
+MlflowClient.set_terminated = full
+'''
+
+
+def test_full_store_during_training_is_one_line_and_the_next_run_marks_the_run_failed(work):
+    """The store fills up between two evaluations; even ending the run FAILED fails. One line, exit 1, no model;
+    the run stays RUNNING until the next training on this host finds its process gone and marks it FAILED."""
+    path, env = work
+    r = run_train_patched(path, env, DISK_FULL, steps=300, eval_every=100)
+    err = one_line_error(r, f"error: MLflow tracking store sqlite:///{path / 'mlflow.db'}: ")
+    [run] = runs(path)
+    assert "database or disk is full" in err and f"run {run.info.run_id} could not be marked FAILED" in err
+    assert run.info.status == "RUNNING" and not (path / "models").exists()
+    again = run_train(path, env)
+    assert again.returncode == 0, again.stderr
+    assert f"note: MLflow run {run.info.run_id} was left RUNNING by a process that is gone; marked FAILED" in again.stderr
+    assert sorted(x.info.status for x in runs(path)) == ["FAILED", "FINISHED"]
+
+
+@contextlib.contextmanager
+def tmpfs(where, size="2m"):
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.decode().strip()[:80]}); the injected test covers the path")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_a_really_full_disk_during_training(work):
+    """Issue 13's reproduction: the store on a 2 MB tmpfs, filled two seconds after the run starts."""
+    path, env = work
+    with tmpfs(path / "small") as small:
+        env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{small / 'm.db'}"}
+        set_train(path, steps=10_000_000, eval_every=200)
+        proc = subprocess.Popen(train_cmd(), cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        try:
+            assert "MLflow run" in proc.stdout.readline()
+            time.sleep(2)
+            subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=64k"], capture_output=True)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        assert proc.returncode == 1 and "Traceback" not in err and err.count("\n") == 1, err[-3000:]
+        assert err.startswith(f"error: MLflow tracking store sqlite:///{small / 'm.db'}: database or disk is full")
+        (small / "fill").unlink()
+        again = run_train(path, env, steps=100, eval_every=50)
+        assert again.returncode == 0, again.stderr
+        import mlflow
+
+        client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+        statuses = sorted(x.info.status for x in client.search_runs([client.get_experiment_by_name("namecnn").experiment_id]))
+        assert statuses == ["FAILED", "FINISHED"]
+
+
+def test_a_full_disk_before_the_run_starts(work):
+    path, env = work
+    with tmpfs(path / "small") as small:
+        subprocess.run(["dd", "if=/dev/zero", f"of={small / 'fill'}", "bs=64k"], capture_output=True)
+        env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{small / 'm.db'}"}
+        one_line_error(run_train(path, env), f"error: MLflow tracking store sqlite:///{small / 'm.db'}: ")
+        assert not (path / "models").exists()
+
+
+def test_a_truncated_store_is_one_line(work):
+    path, env = work
+    assert run_train(path, env, steps=50, eval_every=50).returncode == 0
+    os.truncate(path / "mlflow.db", 1000)
+    err = one_line_error(run_train(path, env), f"error: MLflow tracking store sqlite:///{path / 'mlflow.db'}: ")
+    assert "not a database" in err or "malformed" in err
+
+
+READ_ONLY = '''
+import sqlite3, sqlalchemy.exc, mlflow
+def start_run(*a, **k):
+    raise sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+mlflow.start_run = start_run
+'''
+
+
+def test_a_read_only_store_is_one_line(work):
+    path, env = work
+    err = one_line_error(run_train_patched(path, env, READ_ONLY),
+                         f"error: MLflow tracking store sqlite:///{path / 'mlflow.db'}: ")
+    assert err.endswith("attempt to write a readonly database\n")
+
+
+def test_a_read_only_mount_is_one_line(work):
+    path, env = work
+    store = path / "store"
+    store.mkdir()
+    env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{store / 'm.db'}"}
+    assert run_train(path, env, steps=50, eval_every=50).returncode == 0
+    r = subprocess.run(["mount", "--bind", "-o", "ro", str(store), str(store)], capture_output=True)
+    if r.returncode:
+        pytest.skip("cannot bind-mount here; test_a_read_only_store_is_one_line covers the path")
+    try:
+        one_line_error(run_train(path, env), f"error: MLflow tracking store sqlite:///{store / 'm.db'}: ")
+    finally:
+        subprocess.run(["umount", "-l", str(store)], capture_output=True)
+
+
+CTRL_C_WHILE = '''
+import os, signal
+from namecnn import pyfunc, registry
+import mlflow
+where = {where!r}
+if where == "logging":
+    real = pyfunc.log_model
+    def log_model(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*a, **k)
+    pyfunc.log_model = log_model
+else:
+    real = mlflow.register_model
+    def register_model(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*a, **k)
+    mlflow.register_model = register_model
+'''
+
+
+def test_ctrl_c_while_the_model_is_logged_registers_nothing(work):
+    path, env = work
+    r = run_train_patched(path, env, CTRL_C_WHILE.format(where="logging"), steps=50, eval_every=50)
+    assert r.returncode == 130 and r.stderr.splitlines()[-1] == "error: interrupted" and "Traceback" not in r.stderr
+    assert [x.info.status for x in runs(path)] == ["KILLED"]
+    assert registered_versions(path) == []
+
+
+def test_ctrl_c_while_registering_finishes_the_version_then_says_so(work):
+    path, env = work
+    r = run_train_patched(path, env, CTRL_C_WHILE.format(where="registering"), steps=50, eval_every=50)
+    assert r.returncode == 130 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-2:] == ["note: interrupted while registering; version 1 of namecnn was completed "
+                                          "first", "error: interrupted"]
+    assert [x.info.status for x in runs(path)] == ["FINISHED"]
+    assert registered_versions(path) == [(1, "FINISHED")]
+
+
+def test_a_killed_training_is_marked_failed_by_the_next_one(work):
+    path, env = work
+    set_train(path, steps=10_000_000)
+    proc = subprocess.Popen(train_cmd(), cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "MLflow run" in proc.stdout.readline()
+        time.sleep(1)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    [dead] = runs(path)
+    assert dead.info.status == "RUNNING" and dead.data.tags["namecnn.pid"] == str(proc.pid)
+    again = run_train(path, env, steps=50, eval_every=50)
+    assert again.returncode == 0 and f"note: MLflow run {dead.info.run_id} was left RUNNING" in again.stderr
+    after = {x.info.run_id: x for x in runs(path)}
+    assert after[dead.info.run_id].info.status == "FAILED"
+    assert "ended without ending this run" in after[dead.info.run_id].data.tags["namecnn.ended"]
+    assert registered_versions(path) == [(1, "FINISHED")]
+
+
+@pytest.mark.parametrize("over,start", [
+    ({"logit_adjust": ".inf"}, "error: train.logit_adjust: must be a finite number, got inf"),
+    ({"dropout": ".nan"}, "error: train.dropout: must be a finite number, got nan"),
+    ({"momentum": ".nan"}, "error: train.momentum: must be a finite number, got nan"),
+    ({"layers": "1", "filters": "[100000000]", "widths": "[3]"}, "error: train.filters: this network needs about"),
+    ({"seed": "1\n  seed: 5"}, "error: params.yaml:"),
+])
+def test_bad_params_stop_the_stage_before_any_run(work, over, start):
+    """Checked before MLflow is touched: no run, no model, no registered version."""
+    path, env = work
+    lines = ["train:"] + [f"  {k}: {over.get(k, json.dumps(v))}" for k, v in TRAIN.items()]
+    (path / "params.yaml").write_text("\n".join(lines) + "\n")
+    r = subprocess.run(train_cmd(), cwd=path, env=env, capture_output=True, text=True, timeout=120)
+    err = one_line_error(r, start)
+    assert "given twice" in err if "seed" in over else True
+    assert not (path / "mlflow.db").exists() and not (path / "models").exists()

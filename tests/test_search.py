@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from conftest import tiny_train
-from namecnn import search, space
+from namecnn import search, space, tracking
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
@@ -92,7 +92,7 @@ def mlflow_trials(root, study_name):
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
-    exp = client.get_experiment_by_name(search.EXPERIMENT)
+    exp = client.get_experiment_by_name(tracking.SEARCH_EXPERIMENT)
     runs = client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study_name}'")
     return {r.data.tags["optuna.trial"]: r for r in runs if "optuna.trial" in r.data.tags}
 

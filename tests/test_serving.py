@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -23,12 +24,15 @@ def free_port():
 def http(method, url, body=None, timeout=10):
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        text = r.read().decode()
-        try:
-            return r.status, json.loads(text)
-        except ValueError:
-            return r.status, text
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
 
 
 @contextlib.contextmanager
@@ -88,6 +92,12 @@ def test_champion_model_served_over_http(repo, repro):
            "-h", "127.0.0.1", "-p", str(port)]
     with server(cmd, dst, env, f"http://127.0.0.1:{port}/ping"):
         status, out = http("POST", f"http://127.0.0.1:{port}/invocations", {"inputs": ["cruz", "mcgregor"]})
+        bad = {name: http("POST", f"http://127.0.0.1:{port}/invocations", {"inputs": ["cruz", name]})
+               for name in ("", "😀")}
+    for name, (code, body) in bad.items():               # the reason in one line, no stack trace
+        assert code == 400 and "stack_trace" not in body and "Traceback" not in json.dumps(body)
+        assert f"Error: name {name!r}: nothing left to classify after folding" in body["message"]
+        assert body["message"].splitlines()[-1].startswith("Error: name")
     assert status == 200
     rows = out["predictions"]
     assert [r["name"] for r in rows] == ["cruz", "mcgregor"]

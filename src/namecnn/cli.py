@@ -96,8 +96,33 @@ def load_model(args):
     return loaded.params, loaded.meta
 
 
+def stdin_names():
+    """Standard input's lines as names; bytes that are not UTF-8 name their line."""
+    lines = sys.stdin.buffer.read().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    names = []
+    for i, line in enumerate(lines, 1):
+        try:
+            names.append(line.rstrip(b"\r").decode("utf-8-sig" if i == 1 else "utf-8"))
+        except UnicodeDecodeError as e:
+            raise NameCNNError(f"stdin:{i}: not UTF-8 text (byte 0x{line[e.start]:02x})") from None
+    return names
+
+
+def argument_name(arg):
+    """A name from the command line; bytes that are not UTF-8 (kept by Python as surrogates) are an error."""
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raw = arg.encode("utf-8", "surrogateescape")
+        bad = arg[e.start].encode("utf-8", "surrogateescape")[0]
+        raise NameCNNError(f"name '{str(raw[:60])[2:-1]}': not UTF-8 text (byte 0x{bad:02x})") from None
+    return arg
+
+
 def cmd_predict(args):
-    names = [n for arg in args.names for n in (sys.stdin.read().splitlines() if arg == "-" else [arg])]
+    names = [n for arg in args.names for n in (stdin_names() if arg == "-" else [argument_name(arg)])]
     if not names:
         raise NameCNNError("no names given (pass names, or - to read one a line from stdin)")
     if args.top_k < 1:
@@ -111,8 +136,9 @@ def cmd_predict(args):
     rows = [{"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
             for n, t in zip(names, tops, strict=True)]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(rows))                   # \u escapes: valid JSON whatever the terminal's encoding
         return
+    sys.stdout.reconfigure(errors="backslashreplace")
     for r in rows:
         print(f"{r['name']}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"]))
 

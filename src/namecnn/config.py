@@ -1,13 +1,28 @@
 """params.yaml: read one section, check every key before any work, resolve per-layer lists."""
+import math
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from . import sampling
+from . import memory, sampling
 from .errors import NameCNNError
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, but a key given twice in one mapping is an error (the file's line), not the last wins."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (first on line {seen[key]})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
 
 
 def load_section(section, path="params.yaml"):
@@ -15,7 +30,9 @@ def load_section(section, path="params.yaml"):
     if not path.is_file():
         raise NameCNNError(f"{path}: not found")
     try:
-        params = yaml.safe_load(path.read_text()) or {}
+        params = yaml.load(path.read_text(), Loader=UniqueKeyLoader) or {}
+    except yaml.constructor.ConstructorError as e:
+        raise NameCNNError(f"{path}:{e.problem_mark.line + 1}: {e.problem}") from None
     except yaml.YAMLError as e:
         raise NameCNNError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     if section not in params:
@@ -59,6 +76,8 @@ def number(cfg, key, section, lo=None, hi=None, lo_open=False, hi_open=False, in
     kinds = (int,) if integer else (int, float)
     if isinstance(v, bool) or not isinstance(v, kinds):
         raise NameCNNError(f"{section}.{key}: expected {'an integer' if integer else 'a number'}, got {v!r}")
+    if not math.isfinite(v):
+        raise NameCNNError(f"{section}.{key}: must be a finite number, got {v!r}")
     if lo is not None and (v <= lo if lo_open else v < lo):
         raise NameCNNError(f"{section}.{key}: must be {'>' if lo_open else '>='} {lo}, got {v!r}")
     if hi is not None and (v >= hi if hi_open else v > hi):
@@ -121,6 +140,19 @@ def check_lr(lr, section):
     return dict(lr)
 
 
+def check_memory(arch, cfg, section):
+    """Refuse, before any allocation, a network that cannot fit in the memory available, naming the key to lower."""
+    have = memory.available()
+    itemsize = np.dtype(DTYPES[cfg["dtype"]]).itemsize
+    weights, activations = memory.training_bytes(arch, cfg["batch_size"], itemsize)
+    if have is None or weights + activations <= have:
+        return
+    key = f"{section}.batch_size" if sum(memory.training_bytes(arch, 1, itemsize)) <= have else f"{section}.filters"
+    raise NameCNNError(f"{key}: this network needs about {(weights + activations) / 2**30:.1f} GiB (weights "
+                       f"{weights / 2**30:.1f}, activations {activations / 2**30:.1f}), more than the "
+                       f"{have / 2**30:.1f} GiB available; lower {key}")
+
+
 def train_config(cfg, meta, section="train"):
     """Check every key of a train section -> (resolved config, Arch). Nothing runs before this passes."""
     check_keys(cfg, TRAIN_KEYS, section)
@@ -139,6 +171,7 @@ def train_config(cfg, meta, section="train"):
     boolean(cfg, "shuffle", section)
     choice(cfg, "dtype", section, tuple(DTYPES))
     choice(cfg, "impl", section, ("fast", "reference"))
+    check_memory(arch, cfg, section)
     resolved = {**cfg, "filters": list(arch.filters), "widths": list(arch.widths),
                 "lr": check_lr(cfg["lr"], f"{section}.lr")}
     return resolved, arch

@@ -7,25 +7,64 @@ two boundary marks `^` (alphabet + `^`: d = 30, n_len = 21), which tell a max-po
 begins and ends (as char_wb n-grams do).
 """
 import json
+import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 
 from .errors import NameCNNError
 
-NAMES, LABELS, VAL_INDS, CELEBRITIES = (
-    "ascii_names.txt", "category_labels.txt", "Validation_Inds.txt", "celebrity_names.txt")
+NAMES, LABELS, VAL_INDS = "ascii_names.txt", "category_labels.txt", "Validation_Inds.txt"
 BOUNDARY = "^"
+MAX_LEN = 40          # characters in a name; the longest surname in the data has 19
+INTEGER = re.compile(r"-?[0-9]+")
+LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "ł": "l",
+                         "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i",
+                         "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "’": "'", "‘": "'", "ʼ": "'"})
+
+
+def fold(name):
+    """Unicode name -> ASCII-folded, lower-cased, stripped: what encode stores and predict classifies."""
+    decomposed = unicodedata.normalize("NFKD", str(name).translate(LETTERS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+
+
+def show(text, limit=60):
+    """A line or name for an error message: its repr, cut to `limit` characters."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}… ({len(text)} characters)"
 
 
 def _lines(path):
+    """A text file's lines: UTF-8 (a leading byte-order mark dropped); bytes that are not name the line."""
     path = Path(path)
     if not path.is_file():
         raise NameCNNError(f"{path}: file not found")
-    lines = path.read_text(encoding="utf-8", errors="strict").splitlines()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise NameCNNError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
+    lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise NameCNNError(f"{path}: file is empty")
     return lines
+
+
+def check_name(raw, where):
+    """A name as read -> folded (é -> e, ß -> ss); it must then be printable ASCII (what predict can produce),
+    without the boundary mark, and at most MAX_LEN characters."""
+    name = fold(raw)
+    if len(name) > MAX_LEN:
+        raise NameCNNError(f"{where}: name {show(name)} is longer than {MAX_LEN} characters")
+    for ch in name:
+        if not " " <= ch <= "~" or ch == BOUNDARY:
+            what = "the boundary mark" if ch == BOUNDARY else f"U+{ord(ch):04X}, not printable ASCII"
+            raise NameCNNError(f"{where}: character {ch!r} ({what}) in name {show(raw)}")
+    if not name:
+        raise NameCNNError(f"{where}: empty name")
+    return name
 
 
 def read_classes(path):
@@ -35,8 +74,8 @@ def read_classes(path):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
-        if len(parts) != 2 or not parts[0].isdigit():
-            raise NameCNNError(f"{path}:{i}: expected 'LABEL Language', got {line!r}")
+        if len(parts) != 2 or not INTEGER.fullmatch(parts[0]) or parts[0].startswith("-"):
+            raise NameCNNError(f"{path}:{i}: expected 'LABEL Language', got {show(line)}")
         label = int(parts[0])
         if label in classes:
             raise NameCNNError(f"{path}:{i}: label {label} given twice")
@@ -54,10 +93,10 @@ def read_labelled_names(path, n_classes):
             raise NameCNNError(f"{path}:{i}: empty line")
         parts = line.rsplit(maxsplit=1)
         if len(parts) != 2:
-            raise NameCNNError(f"{path}:{i}: no label after the name in {line!r}")
-        name, label = parts[0].strip().lower(), parts[1]
-        if not label.lstrip("-").isdigit():
-            raise NameCNNError(f"{path}:{i}: label {label!r} is not an integer")
+            raise NameCNNError(f"{path}:{i}: no label after the name in {show(line)}")
+        name, label = check_name(parts[0], f"{path}:{i}"), parts[1]
+        if not INTEGER.fullmatch(label):
+            raise NameCNNError(f"{path}:{i}: label {show(label)} is not an integer")
         if not 1 <= int(label) <= n_classes:
             raise NameCNNError(f"{path}:{i}: label {label} is outside 1..{n_classes}")
         names.append(name)
@@ -70,8 +109,8 @@ def read_val_rows(path, n_rows):
     rows, seen = [], set()
     for i, line in enumerate(_lines(path), 1):
         for tok in line.split():
-            if not tok.isdigit():
-                raise NameCNNError(f"{path}:{i}: index {tok!r} is not a positive integer")
+            if not INTEGER.fullmatch(tok) or tok.startswith("-"):
+                raise NameCNNError(f"{path}:{i}: index {show(tok)} is not a positive integer")
             k = int(tok)
             if not 1 <= k <= n_rows:
                 raise NameCNNError(f"{path}:{i}: index {k} is outside 1..{n_rows} (one-based line numbers)")
@@ -103,8 +142,6 @@ def prepare(raw_dir):
     names, y = read_labelled_names(raw_dir / NAMES, len(classes))
     val_rows = read_val_rows(raw_dir / VAL_INDS, len(names))
     itos = sorted(set("".join(names)))
-    if BOUNDARY in itos:
-        raise NameCNNError(f"{raw_dir / NAMES}: a name contains {BOUNDARY!r}, the boundary mark")
     stoi = {ch: i for i, ch in enumerate(itos)}
     n_len = max(len(n) for n in names)
     X = encode(names, stoi, n_len)

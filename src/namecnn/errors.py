@@ -6,13 +6,18 @@ class NameCNNError(Exception):
 
 
 def run(main):
-    """Run a command's main(): a NameCNNError becomes one line on stderr and exit status 1."""
+    """Run a command's main(): a NameCNNError, or an OSError (a full disk, a read-only or missing path), becomes
+    one line on stderr and exit status 1; Ctrl-C exit status 130."""
     import sys
 
     try:
         return main()
     except NameCNNError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -6,24 +6,13 @@ a character still outside the model's alphabet is dropped, and a name longer tha
 n_len, each with a warning; a name left empty is an error. A network trained on names between boundary
 marks gets them added here.
 """
-import unicodedata
 import warnings
 
 import numpy as np
 
 from . import data, model
+from .data import fold
 from .errors import NameCNNError
-
-LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "ł": "l",
-                         "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i",
-                         "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "’": "'", "‘": "'", "ʼ": "'"})
-
-
-def fold(name):
-    """Unicode name -> ASCII-folded, lower-cased, stripped."""
-    decomposed = unicodedata.normalize("NFKD", str(name).translate(LETTERS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
-
 
 def clean(names, meta):
     """Fold every name and fit it to the model: (cleaned names, warnings). Raises for an empty name."""

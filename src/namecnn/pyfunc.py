@@ -2,6 +2,7 @@
 import mlflow.pyfunc
 
 from . import modelio, predict
+from .errors import NameCNNError
 
 EXAMPLE = ["cruz", "mcgregor", "yamamoto"]
 
@@ -23,16 +24,23 @@ class NameCNNModel(mlflow.pyfunc.PythonModel):
         self.params, self.meta = modelio.load(context.artifacts["model_dir"])
 
     def predict(self, context, model_input: list[str], params=None):
-        return predict.frame(self.params, self.meta, as_names(model_input))
+        """A name that cannot be classified ('' or emoji only) is MLflow's invalid-parameter error: the
+        scoring server answers 400 with the one-line reason, not a stack trace."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return predict.frame(self.params, self.meta, as_names(model_input))
+        except NameCNNError as e:
+            raise MlflowException.invalid_parameter_value(str(e)) from None
 
 
-def log_model(model_dir, package_dir, registered_model_name=None):
+def log_model(model_dir, package_dir):
     """Log model_dir as the run's `model`, with its code and an input example; the signature (a list of
-    strings in) comes from predict's type hint, and MLflow checks the example against it."""
+    strings in) comes from predict's type hint, and MLflow checks the example against it. Registering is
+    registry.register's job, once the run has finished."""
     return mlflow.pyfunc.log_model(
         name="model", python_model=NameCNNModel(), artifacts={"model_dir": str(model_dir)},
-        code_paths=[str(package_dir)], input_example=EXAMPLE, pip_requirements=_requirements(),
-        registered_model_name=registered_model_name)
+        code_paths=[str(package_dir)], input_example=EXAMPLE, pip_requirements=_requirements())
 
 
 def _requirements():

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from . import config, data, evaluation, modelio, plots, pyfunc, space, tracking, train
+from . import config, data, evaluation, modelio, plots, pyfunc, runs, space, tracking, train
 from .errors import NameCNNError
 from .workers import one_thread
 
-EXPERIMENT = "namecnn-search"
 KEYS = ("sampler", "n_trials", "steps_per_trial", "eval_every", "seed", "pruner", "storage", "study_name", "workers",
         "space")
 BASE_KEYS = tuple(k for k in config.TRAIN_KEYS if k not in space.KEYS + ("seed", "steps", "eval_every"))
@@ -97,9 +96,9 @@ def objective(trial, ctx, splits, meta):
     p = ctx.search
     seed = p["seed"] * 100_003 + trial.number
     base = {**ctx.train, "seed": seed, "steps": p["steps_per_trial"], "eval_every": p["eval_every"]}
-    mlflow.start_run(experiment_id=ctx.experiment_id, parent_run_id=ctx.parent_run_id, nested=True,
-                     run_name=f"trial-{trial.number}",
-                     tags={"optuna.study": ctx.study_name, "optuna.trial": str(trial.number)})
+    runs.start_run(ctx.experiment_id, f"trial-{trial.number}", "search", Path(ctx.root), nested=True,
+                   parent_run_id=ctx.parent_run_id,
+                   tags={"optuna.study": ctx.study_name, "optuna.trial": str(trial.number)})
     state = "FAIL"
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     try:
@@ -276,13 +275,12 @@ def search(p, train_section, encoded_dir, out_dir, workers=1):
     config.train_config({**DRAWN_PLACEHOLDER, **base, "seed": p["seed"], "steps": p["steps_per_trial"],
                          "eval_every": p["eval_every"]}, meta)            # the base's keys, checked before any work
     root = tracking.repo_root()
-    experiment_id = tracking.experiment(EXPERIMENT, root)      # once, before any worker starts
+    experiment_id = tracking.experiment(tracking.SEARCH_EXPERIMENT, root)      # once, before any worker starts
     url = storage_url(p, root)
     name = study_name(p, base)
     make_study(p, url, name)                                   # likewise: create the study once
     start = time.time()
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"search-{name}",
-                          tags={"optuna.study": name, **tracking.run_tags(root, "search")}) as parent:
+    with runs.start_run(experiment_id, f"search-{name}", "search", root, tags={"optuna.study": name}) as parent:
         mlflow.log_params({k: json.dumps(v) if isinstance(v, (dict, list)) else v
                            for k, v in p.items() if k != "workers"})           # the resolved count below
         mlflow.log_params({"workers": workers, "storage_kind": url.split("://")[0] if "://" in url else "journal"})

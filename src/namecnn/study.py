@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, data, model, modelio, predict, tracking, train
+from . import config, data, model, modelio, predict, runs, tracking, train
 from .errors import NameCNNError
 
-EXPERIMENT = "study"
 KEYS = ("steps", "seeds", "jobs", "base", "configs")
 
 
 def check(p):
-    """The study section, checked; -> {name: (resolved train config, Arch)} needs data meta, see `networks`."""
+    """The study section with its keys, step count, seeds and jobs checked; each configuration is checked
+    against the data by `network`."""
     config.check_keys(p, KEYS, "study")
     config.number(p, "steps", "study", 1, integer=True)
     config.number(p, "jobs", "study", 0, integer=True)
@@ -67,9 +67,8 @@ def train_seed(task):
     ytr, yv = splits["train"]["y"].astype(np.int64), splits["val"]["y"].astype(np.int64)
     root = Path(task.root)
     tracking.connect(root)
-    mlflow.start_run(experiment_id=task.experiment_id, run_name=f"{task.name}-seed{task.seed}",
-                     tags={**tracking.run_tags(root, "study"), "study.config": task.name})
-    with tracking.run_status() as stop:
+    runs.start_run(task.experiment_id, f"{task.name}-seed{task.seed}", "study", root, tags={"study.config": task.name})
+    with runs.run_status() as stop:
         mlflow.log_params({k: v for k, v in cfg.items() if k != "lr"} | {f"lr.{k}": v for k, v in cfg["lr"].items()})
         params, _ = train.fit(cfg, arch, splits["train"], splits["val"], np.random.default_rng(task.seed),
                               progress=False, stop=stop)

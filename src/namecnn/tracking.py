@@ -1,8 +1,9 @@
-"""MLflow set-up shared by every stage: where the store is, the experiment, a run's tags, its id on disk."""
+"""The MLflow store every stage shares: where it is, its experiments, a run's tags, its id on disk, and the
+one-line error a broken or unreachable store becomes (runs.py starts and ends runs, registry.py names models)."""
 import contextlib
 import json
+import logging
 import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import yaml
 
 from . import fsio
 from .errors import NameCNNError
+
+TRAIN_EXPERIMENT, STUDY_EXPERIMENT, SEARCH_EXPERIMENT = "namecnn", "study", "namecnn-search"
 
 
 def repo_root():
@@ -44,6 +47,7 @@ def connect(root=None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)   # its errors reach us as one line
     return uri
 
 
@@ -54,8 +58,8 @@ def experiment(name, root=None):
 
     root = root or repo_root()
     uri = connect(root)
-    client = mlflow.MlflowClient()
     try:
+        client = mlflow.MlflowClient()
         found = client.get_experiment_by_name(name)
         if found is not None:
             return found.experiment_id
@@ -67,8 +71,47 @@ def experiment(name, root=None):
             if found is None:
                 raise
             return found.experiment_id
-    except Exception as e:            # MlflowException, or the HTTP client's error for a server that is not there
-        raise NameCNNError(f"MLflow tracking store {uri}: {str(e).splitlines()[0][:300]}") from None
+    except Exception as e:            # MlflowException, SQLAlchemy's or the HTTP client's errors
+        raise NameCNNError(f"MLflow tracking store {uri}: {first_line(e)}") from None
+
+
+def first_line(e, limit=300):
+    """The first line of the innermost cause: `database or disk is full`, not SQLAlchemy's wrapping of it."""
+    while e.__cause__ is not None:
+        e = e.__cause__
+    lines = str(e).strip().splitlines()
+    return (lines[0] if lines else type(e).__name__)[:limit]
+
+
+def store_error(e):
+    """The one-line NameCNNError for an exception the tracking store raised (a corrupt, read-only or full
+    SQLite file; a server that is down), else None: MlflowException, SQLAlchemy's errors, the HTTP client's."""
+    from mlflow.exceptions import MlflowException
+
+    kinds = [MlflowException]
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        kinds.append(SQLAlchemyError)
+    with contextlib.suppress(ImportError):
+        from requests import RequestException
+
+        kinds.append(RequestException)
+    if isinstance(e, tuple(kinds)):
+        return NameCNNError(f"MLflow tracking store {tracking_uri()}: {first_line(e)}")
+    return None
+
+
+@contextlib.contextmanager
+def store_errors():
+    """Turn the tracking store's exceptions inside the block into one-line NameCNNErrors."""
+    try:
+        yield
+    except Exception as e:
+        error = store_error(e)
+        if error is None:
+            raise
+        raise error from None
 
 
 def data_hash(root):
@@ -97,60 +140,6 @@ def run_tags(root, stage):
 def write_run(path, run, uri, **extra):
     fsio.write_json(path, {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
                            "tracking_uri": uri, **extra})
-
-
-@contextlib.contextmanager
-def run_status():
-    """End the active MLflow run FINISHED, KILLED on Ctrl-C or SIGTERM, FAILED on any other error.
-
-    Yields a threading.Event that the first SIGINT or SIGTERM sets, for the training loop to stop at a
-    safe point between steps (not inside a tracking-store write); a second signal interrupts at once.
-    """
-    import threading
-
-    import mlflow
-
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-        if stop.is_set():
-            raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        mlflow.end_run("KILLED")
-        raise
-    except BaseException:
-        mlflow.end_run("FAILED")
-        raise
-    else:
-        mlflow.end_run("FINISHED")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def promote_champion(name, metric="final_val_acc"):
-    """Point alias `champion` of registered model `name` at the version whose run has the best `metric`.
-    Returns (version, value), or None when no version has the metric yet."""
-    import mlflow
-
-    client = mlflow.MlflowClient()
-    scored = []
-    for mv in client.search_model_versions(f"name='{name}'"):
-        value = client.get_run(mv.run_id).data.metrics.get(metric) if mv.run_id else None
-        if value is not None:
-            scored.append((value, int(mv.version)))
-    if not scored:
-        return None
-    value, version = max(scored)
-    client.set_registered_model_alias(name, "champion", str(version))
-    return version, value
 
 
 def read_run(path):

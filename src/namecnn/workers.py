@@ -48,7 +48,7 @@ def _interrupt(signum, frame):
 
 
 def _call(fn, task):
-    """fn(task) in a worker. A signal stops it: inside training, tracking.run_status stops between steps and
+    """fn(task) in a worker. A signal stops it: inside training, runs.run_status stops between steps and
     ends the MLflow run KILLED; before or after, at once. Returns Interrupted then, and for every later task."""
     global _stopped
     if _stopped:
