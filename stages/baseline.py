@@ -36,7 +36,7 @@ def main():
     experiment_id = tracking.experiment(tracking.STUDY_EXPERIMENT, root)
     runs.start_run(experiment_id, "baseline-tfidf-logreg", "baseline", root, tags={"study.config": "baseline"})
     with runs.run_status():
-        mlflow.log_params({f"baseline.{k}": v for k, v in result["config"].items()})
+        tracking.log_config(result["config"], "baseline.")
         mlflow.log_metrics({k: v for k, v in result.items() if k.endswith("acc")})
     print(f"baseline: char {lo}-{hi}-gram TF-IDF + logistic regression: val acc {result['val_acc']:.4f}, "
           f"unseen {result['unseen_acc']:.4f}, train {result['train_acc']:.4f}")

@@ -47,9 +47,14 @@ def main():
     unseen_rows = [{"name": n, "actual": classes[a], "predicted": classes[int(i)], "probability": float(Pu[j, i]),
                     "training_label": trained_as.get(n.lower(), "")}
                    for j, (n, a, i) in enumerate(zip(unseen_names, unseen_y, Pu.argmax(axis=1), strict=True))]
-    conflicting = sum(r["training_label"] not in ("", r["actual"]) for r in unseen_rows)
-    results["unseen"] = {"acc": float(np.mean(Pu.argmax(axis=1) == unseen_y)), "n": len(unseen_names),
-                         "trained_with_other_label": conflicting}
+    right = Pu.argmax(axis=1) == unseen_y
+    new = np.array([r["training_label"] == "" for r in unseen_rows])
+    agree = np.array([r["training_label"] in ("", r["actual"]) for r in unseen_rows])
+    results["unseen"] = {"acc": float(np.mean(right)), "n": len(unseen_names),
+                         "new_acc": float(np.mean(right[new])), "n_new": int(new.sum()),
+                         "non_conflicting_acc": float(np.mean(right[agree])), "n_non_conflicting": int(agree.sum()),
+                         "trained_with_other_label": int((~agree).sum()),
+                         "conflicting": [r["name"] for r, a in zip(unseen_rows, agree, strict=True) if not a]}
 
     cm = evaluation.confusion(yv, pred, len(classes))
     fsio.write_json(args.metrics_json, results)
@@ -72,7 +77,7 @@ def main():
     v, u = results["val"], results["unseen"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {lo:.3f}-{hi:.3f}), balanced {v['balanced_acc']:.4f}, "
           f"top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc {results['train']['acc']:.4f}; "
-          f"unseen {u['acc']:.4f} of {u['n']}")
+          f"unseen {u['new_acc']:.4f} of the {u['n_new']} not in the training data ({u['acc']:.4f} of {u['n']})")
     if champion:
         print(f"evaluate: models:/namecnn@champion is version {champion[0]} (final_val_acc {champion[1]:.4f})")
 

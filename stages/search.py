@@ -1,7 +1,8 @@
-"""search stage: Optuna over layers, filters, widths and learning rate; trials are nested MLflow runs."""
+"""search stage: Optuna over the network on the inner split of the training names, pruned by successive
+halving, warm-started from the default; then the best few and the default confirmed with several seeds."""
 import argparse
 
-from namecnn import config, search, workers
+from namecnn import config, data, search, searchout, workers
 from namecnn.errors import run
 
 
@@ -12,12 +13,12 @@ def main():
     ap.add_argument("--workers", type=int, help="processes adding trials (default: search.workers; 0: one per core)")
     args = ap.parse_args()
     p = search.check(config.load_section("search"))
+    _, meta = data.load(args.encoded_dir)
+    default = search.default_of(p, meta)
     jobs = workers.resolve_jobs(p["workers"] if args.workers is None else args.workers)
-    s = search.search(p, config.load_section("train"), args.encoded_dir, args.out_dir, jobs)
-    print(f"search: study {s['study_name']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
-          f"{s['fail']} failed) in {s['minutes']:.2f} min, {s['trials_per_minute']} trials/min")
-    if "best_value" in s:
-        print(f"search: best trial {s['best_trial']}: val acc {s['best_value']:.4f}; train it with\n  {s['command']}")
+    s = search.search(p, default, args.encoded_dir, args.out_dir, jobs)
+    for line in searchout.describe(s):
+        print(f"search: {line}")
 
 
 if __name__ == "__main__":

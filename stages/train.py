@@ -11,17 +11,6 @@ from namecnn.memory import keep_freed_memory
 
 
 
-def flat(d, prefix=""):
-    """{'lr': {'kind': 'cyclic'}} -> {'lr.kind': 'cyclic'}."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("encoded_dir")
@@ -41,7 +30,7 @@ def main():
     name = f"L{len(arch.filters)}-{'x'.join(map(str, arch.filters))}-k{'x'.join(map(str, arch.widths))}"
     r = runs.start_run(experiment_id, name, "train", root)
     with runs.run_status() as stop:
-        mlflow.log_params(flat(cfg))
+        tracking.log_config(cfg)
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
                            "n_val": len(splits["val"]["y"])})
         print(f"train: {len(arch.filters)} conv layers, filters {list(arch.filters)}, widths {list(arch.widths)}, "

@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from namecnn import search
 
 PKG = ROOT / "src" / "namecnn"
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
@@ -53,31 +52,21 @@ def test_closure_sees_function_level_imports():
     assert {"data", "model"} <= package_imports(PKG / "config.py")      # imported inside resolve_arch
 
 
-def test_search_depends_on_exactly_the_train_keys_a_trial_takes():
-    train_keys = [p.split(".", 1)[1] for p in STAGES["search"]["params"] if p.startswith("train.")]
-    assert sorted(train_keys) == sorted(search.BASE_KEYS)
-    assert "train" not in STAGES["search"]["params"]
+def test_search_depends_on_the_default_network_not_the_train_section():
+    """Trials draw over the default network of study.configs (search.default), which test_the_default_network_is_the_train_section keeps equal to
+    the train section: a `-S train.…` variant does not rerun the search."""
+    assert STAGES["search"]["params"] == ["search", "study.base", "study.configs.${search.default}"]
 
 
-def test_no_stage_but_train_reads_the_whole_train_section():
-    readers = [s for s, st in STAGES.items() if "train" in st.get("params", [])]
-    assert readers == ["train"]
-
-
-def test_named_networks_are_the_params_their_stages_read():
-    assert "study.configs.${lr_range.network}" in STAGES["lr_range"]["params"]
-    assert {"study.configs.${bench.networks.study}", "study.configs.${bench.networks.default}"} <= set(
-        STAGES["bench"]["params"])
-
-
-def test_the_study_confirms_the_committed_default_network():
-    """study.configs.default_model is the train section as committed (resolved: `layers` takes its entries),
-    but for the seed and how often it is evaluated."""
-    from namecnn import config, study
+def test_the_default_network_is_the_train_section(encoded):
+    """search.default names the study.configs entry that is the committed train section (its seed and
+    evaluation interval aside): the search's warm start, the study's `default_model` and `dvc repro train`
+    are one network."""
+    from namecnn import config, data, study
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    meta = {"d": 29, "n_len": 19, "n_classes": 18, "boundary": "^"}
-    train, _ = config.train_config(params["train"], meta)
-    default, _ = study.network(params["study"], "default_model", meta)
-    skip = ("seed", "eval_every")
-    assert {k: v for k, v in default.items() if k not in skip} == {k: v for k, v in train.items() if k not in skip}
+    meta = data.load(encoded)[1]
+    trained, _ = config.train_config(params["train"], meta)
+    named, _ = study.network(params["study"], params["search"]["default"], meta)
+    skip = {"seed", "eval_every"}
+    assert {k: v for k, v in named.items() if k not in skip} == {k: v for k, v in trained.items() if k not in skip}

@@ -1,5 +1,6 @@
 """The Optuna search: conditional space, impossible and diverging trials, resume, workers sharing a study."""
 import glob
+import json
 import os
 import shutil
 import socket
@@ -8,16 +9,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
 from conftest import tiny_train
-from namecnn import search, space, tracking
+from namecnn import data, search, space, tracking, trials
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
-TRAIN = tiny_train(steps=100, lr={"kind": "constant", "value": 0.05}, eval_every=50, train_eval_size=200,
-                   dtype="float32")
+TRAIN = tiny_train(steps=100, lr={"kind": "cyclic", "min": 0.002, "max": 0.05, "step_size": 30}, eval_every=50,
+                   train_eval_size=200, dtype="float32")
 SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 4, "high": 8, "step": 2},
          "widths": {"low": 2, "high": 7},
          "pool": [False, True],
@@ -28,8 +30,10 @@ SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 
 
 
 def params(**over):
-    return {"sampler": "random", "n_trials": 4, "steps_per_trial": 60, "eval_every": 30, "seed": 0,
-            "pruner": "none", "storage": "", "study_name": "t", "workers": 1, "space": SPACE, **over}
+    return {"sampler": "random", "n_trials": 4, "eval_every": 30, "seed": 0, "pruner": "none", "min_steps": 30,
+            "reduction_factor": 3, "inner_fraction": 0.15, "default": "default_model", "enqueue": [],
+            "confirm": {"top": 1, "seeds": [1]}, "storage": "", "study_name": "t", "workers": 1, "space": SPACE,
+            **over}
 
 
 def test_space_is_conditional_on_layers():
@@ -94,7 +98,17 @@ def mlflow_trials(root, study_name):
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
     exp = client.get_experiment_by_name(tracking.SEARCH_EXPERIMENT)
     runs = client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study_name}'")
-    return {r.data.tags["optuna.trial"]: r for r in runs if "optuna.trial" in r.data.tags}
+    return {r.data.tags["optuna.trial"]: r for r in runs
+            if "optuna.trial" in r.data.tags and "confirm.candidate" not in r.data.tags}
+
+
+def confirm_runs(root, study_name):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(tracking.SEARCH_EXPERIMENT)
+    return [r for r in client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study_name}'")
+            if "confirm.candidate" in r.data.tags]
 
 
 def states(summary, root):
@@ -106,7 +120,8 @@ def states(summary, root):
 def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(project):
     root, encoded = project
     sp = {**SPACE, "layers": 4, "widths": [3, 7], "lr": {"kind": "constant", "value": [1e7, 0.05]}}
-    s = search.search(params(n_trials=8, space=sp), TRAIN, encoded, root / "out")
+    default = {**TRAIN, "layers": 4, "widths": [3], "lr": {"kind": "constant", "value": 0.05}}
+    s = search.search(params(n_trials=8, space=sp), default, encoded, root / "out")
     study = states(s, root)
     by_state = {st: [t for t in study.trials if t.state.name == st] for st in ("COMPLETE", "PRUNED", "FAIL")}
     assert len(study.trials) == 8 and all(by_state.values())
@@ -117,11 +132,12 @@ def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(pro
     for t in study.trials:
         run = runs[str(t.number)]
         assert run.data.tags["optuna.state"] == t.state.name
-        assert run.info.status == search.STATE_STATUS[t.state.name]
+        assert run.info.status == trials.STATE_STATUS[t.state.name]
     complete = runs[str(by_state["COMPLETE"][0].number)]
     assert "value" in complete.data.metrics and complete.data.params["layers"] == "4"
     rows = (root / "out" / "trials.csv").read_text().splitlines()
-    assert len(rows) == 9 and {"best_params.json", "history.png", "importances.png", "parallel.png"} <= {
+    assert len(rows) == 9 and {"best_params.json", "confirm.json", "history.png", "importances.png",
+                               "parallel.png"} <= {
         p.name for p in (root / "out").iterdir()}
 
 
@@ -134,6 +150,97 @@ def test_search_resumes_an_existing_study(project):
     assert [(t.number, t.params) for t in states(second, root).trials][:2] == before
     third = search.search(params(n_trials=4, seed=5), TRAIN, encoded, root / "out")
     assert third["study_name"] != first["study_name"] and third["trials"] == 4   # other settings: a new study
+
+
+class Poisoned(dict):
+    """A split that fails on any read: what the validation names are to the search's trials."""
+
+    def __getitem__(self, key):
+        raise AssertionError(f"a trial read the validation names ({key})")
+
+    def items(self):
+        raise AssertionError("a trial read the validation names")
+
+
+def test_trials_never_read_a_validation_name(project, monkeypatch):
+    root, encoded = project
+    real = data.load
+
+    def load(path):
+        splits, meta = real(path)
+        return {**splits, "val": Poisoned(splits["val"])}, meta
+
+    with pytest.raises(AssertionError, match="validation names"):
+        load(encoded)[0]["val"]["X"]                                   # the poison works
+    monkeypatch.setattr(data, "load", load)
+    p = search.check(params(n_trials=3))
+    base, _ = search.config.train_config(TRAIN, real(encoded)[1])
+    study = search.make_study(p, str(root / "j.log"), "poisoned", base["steps"])
+    search.warm_start(study, p, base, real(encoded)[1])
+    ctx = trials.Context(p, base, str(encoded), str(root), str(root / "j.log"), "poisoned", None, "0", 1)
+    search.tracking.connect(root)
+    trials.run(ctx, 1)
+    done = search.make_study(p, str(root / "j.log"), "poisoned", base["steps"]).trials
+    assert [t.state.name for t in done] == ["COMPLETE"] * 3
+
+
+def test_the_inner_split_is_stratified_and_disjoint(encoded):
+    splits, _ = data.load(encoded)
+    fit, held = data.inner_split(splits["train"], 0.15, 0)
+    both = sorted(zip(list(fit["names"]) + list(held["names"]), list(fit["y"]) + list(held["y"]), strict=True))
+    assert both == sorted(zip(splits["train"]["names"], splits["train"]["y"], strict=True))   # a partition
+    share = np.bincount(held["y"], minlength=18) / np.bincount(splits["train"]["y"], minlength=18)
+    assert np.all(np.abs(share - 0.15) < 0.05)
+
+
+def test_the_default_is_trial_zero_with_its_own_values(project):
+    root, encoded = project
+    s = search.search(params(n_trials=3, enqueue=[{"filters": [4, 6]}]), TRAIN, encoded, root / "out")
+    study = states(s, root)
+    first, second = study.trials[0], study.trials[1]
+    assert first.user_attrs["enqueued"] == "search.default"
+    assert first.params == {"layers": 2, "filters_1": 8, "filters_2": 8, "widths_1": 5, "widths_2": 3,
+                            "lr.min": 0.002, "lr.max": 0.05, "pool": False, "sampling": "balanced",
+                            "logit_adjust": 0.0}
+    assert second.user_attrs["enqueued"] == "search.enqueue[0]" and second.params["filters_2"] == 6
+    run = mlflow_trials(root, s["study_name"])["0"]
+    assert run.data.params["filters"] == "[8, 8]" and run.data.params["dropout"] == "0.0"
+
+
+def test_a_default_outside_the_space_is_named(project):
+    root, encoded = project
+    with pytest.raises(NameCNNError, match=r"search\.default: batch_size = 100 is outside search\.space\.batch_size"):
+        search.search(params(), {**TRAIN, "batch_size": 100}, encoded, root / "out")
+
+
+def test_successive_halving_stops_trials_at_its_rungs(project):
+    """min_steps 20, reduction factor 3, 180 steps: a trial stops at step 20 or 60, or trains all 180."""
+    root, encoded = project
+    p = params(n_trials=10, pruner="successive_halving", min_steps=20, eval_every=20, confirm={"top": 0, "seeds": [1]})
+    s = search.search(p, {**TRAIN, "steps": 180}, encoded, root / "out")
+    study = states(s, root)
+    pruned = [t.user_attrs["steps"] for t in study.trials if t.state.name == "PRUNED"]
+    complete = [t.user_attrs["steps"] for t in study.trials if t.state.name == "COMPLETE"]
+    assert pruned and set(pruned) <= {20, 60} and set(complete) == {180}, (pruned, complete)
+    assert s["full_length_trials"] == len(complete) and 0 < s["full_length_share"] < 1
+    assert s["first_rung_trials"] == pruned.count(20)
+
+
+def test_confirmation_retrains_each_candidate_with_every_seed(project):
+    root, encoded = project
+    p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2]})
+    s = search.search(p, TRAIN, encoded, root / "out")
+    confirmed = json.loads((root / "out" / "confirm.json").read_text())
+    names = [c["name"] for c in confirmed["candidates"]]
+    assert names[0] == "default_model" and len(names) == 2 and names[1].startswith("trial-")
+    found = confirm_runs(root, s["study_name"])
+    assert sorted((r.data.tags["confirm.candidate"], r.data.tags["confirm.seed"]) for r in found) == sorted(
+        (n, str(seed)) for n in names for seed in (1, 2))
+    assert {r.info.run_id for r in found} == {x["run_id"] for c in confirmed["candidates"] for x in c["runs"]}
+    assert all(r.info.status == "FINISHED" and {"inner_balanced_acc", "val_acc"} <= set(r.data.metrics) for r in found)
+    best = max(confirmed["candidates"], key=lambda c: c["inner_balanced_acc"]["mean"])
+    assert confirmed["winner"]["name"] == best["name"] and confirmed["winner"]["val_mean"] == best["val_acc"]["mean"]
+    assert s["winner"] == confirmed["winner"]
 
 
 def check_shared_study(summary, storage, root, n, workers=2):

@@ -63,19 +63,17 @@ def cmd_bench(args):
 
 
 def cmd_search(args):
-    from . import search, workers
+    from . import search, searchout, workers
 
     p = search.check(config.load_section("search", args.params))
     for key in ("n_trials", "storage", "study_name", "sampler"):
         if getattr(args, key) is not None:
             p[key] = getattr(args, key)
     p = search.check(p)
+    _, meta = data.load(args.data)
     jobs = workers.resolve_jobs(p["workers"] if args.workers is None else args.workers)
-    s = search.search(p, config.load_section("train", args.params), args.data, args.out, jobs)
-    print(f"study {s['study_name']}: {s['trials']} trials ({s['complete']} complete, {s['pruned']} pruned, "
-          f"{s['fail']} failed), {s['trials_per_minute']} trials/min")
-    if "best_value" in s:
-        print(f"best trial {s['best_trial']}: val acc {s['best_value']:.4f}\n  {s['command']}")
+    s = search.search(p, search.default_of(p, meta, args.params), args.data, args.out, jobs)
+    print("\n".join(searchout.describe(s)))
 
 
 def load_model(args):

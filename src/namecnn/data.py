@@ -174,6 +174,18 @@ def inputs(split, boundary):
     return {"X": split["Xb" if boundary else "X"], "y": split["y"]}
 
 
+def inner_split(train, fraction, seed):
+    """The training names split, stratified by class, into (inner_train, inner_val): what the search and its
+    confirmation train and select on, so that no choice ever sees a validation name."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(train["y"]))
+    fit, held = train_test_split(rows, test_size=fraction, stratify=train["y"], random_state=seed)
+    fit.sort()
+    held.sort()
+    return {k: v[fit] for k, v in train.items()}, {k: v[held] for k, v in train.items()}
+
+
 def load(encoded_dir):
     """Encoded arrays and meta written by the encode stage."""
     encoded_dir = Path(encoded_dir)

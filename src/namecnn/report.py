@@ -51,8 +51,15 @@ def metrics_section(m):
     v = m["val"]
     return (table(["split", "accuracy", "loss", "balanced accuracy", "top-3 accuracy", "macro-F1"], rows)
             + f"\n\nValidation accuracy {v['acc']:.4f}, bootstrap 95 % interval {v['acc_ci_low']:.3f}–"
-              f"{v['acc_ci_high']:.3f} (216 names: a standard error of about 3 points). Unseen names: "
-              f"{m['unseen']['acc']:.4f} of {m['unseen']['n']}.")
+              f"{v['acc_ci_high']:.3f} (216 names: a standard error of about 3 points). {unseen_line(m['unseen'])}")
+
+
+def unseen_line(u):
+    """The unseen-names figure: the names the training data does not hold; the conflicting ones apart."""
+    return (f"Unseen names: {u['new_acc']:.4f} of the {u['n_new']} that the training data does not hold "
+            f"({u['non_conflicting_acc']:.4f} of the {u['n_non_conflicting']} whose label it does not contradict, "
+            f"{u['acc']:.4f} of all {u['n']}); listed apart, the {u['trained_with_other_label']} it holds under "
+            f"another label: {', '.join(u['conflicting']) or 'none'}. Too few names to steer by.")
 
 
 def per_class_section(rows):
@@ -73,18 +80,42 @@ def unseen_section(rows):
         f"\n\n{note}" if note else "")
 
 
-def search_section(summary, trials):
+def ms(stat, digits=4):
+    return f"{stat['mean']:.{digits}f} ± {stat['sd']:.{digits}f}"
+
+
+def search_section(summary, trials, confirmed):
+    """The search: its budget, its best trials on the inner names, and the confirmation with the inner and the
+    validation score side by side; whether it beat the default, and the command that adopts the winner."""
     done = sorted((t for t in trials if t["state"] == "COMPLETE"), key=lambda t: -float(t["value"]))[:5]
     text = (f"Optuna study `{summary['study_name']}` ({summary['sampler']} sampler, {summary['pruner']} pruner): "
-            f"{summary['trials']} trials, {summary['complete']} complete, {summary['pruned']} pruned, "
-            f"{summary['fail']} failed, over {summary['minutes']:.2f} min from the first trial's start to the last "
-            f"one's end ({summary['trials_per_minute']} trials per minute). Each trial is a nested MLflow run "
-            "under the search's parent run in experiment `namecnn-search`.\n\n"
-            + table(["trial", "validation accuracy", "parameters"],
+            f"{summary['trials']} trials, {summary['complete']} complete (trained the full "
+            f"{confirmed['steps']} steps), {summary['pruned']} pruned, {summary['fail']} failed, in "
+            f"{summary['search_minutes']:.2f} min; the confirmation took {summary['confirm_minutes']:.2f} min "
+            f"on {confirmed['jobs']} processes. Of the {summary['steps_trained']} training steps, a share of "
+            f"{summary['full_length_share']} went to the {summary['full_length_trials']} full-length trials; the "
+            f"cheapest fidelity (stopped at the first rung) ran {summary['first_rung_trials_per_minute']} trials "
+            "a minute. Trials train on the training names less a stratified inner split and are scored by "
+            "balanced accuracy on that split; no trial and no choice sees a validation name. Each trial and "
+            "each confirmation run is a nested MLflow run under the search's parent run in experiment "
+            "`namecnn-search`.\n\n"
+            + table(["trial", "inner balanced accuracy", "parameters"],
                     [[t["number"], f"{float(t['value']):.4f}", f"`{t['params']}`"] for t in done]))
-    if "best_value" in summary:
-        text += (f"\n\nBest: trial {summary['best_trial']}, validation accuracy {summary['best_value']:.4f} after "
-                 f"the trial budget of steps. Train it with the train section's other settings:\n\n"
-                 f"```bash\n{summary['command']}\n```")
+    rows = [[c["name"] + (" (default)" if c["name"] == confirmed["default"] else ""), ms(c["inner_balanced_acc"]),
+             ms(c["val_acc"]), ms(c["val_balanced_acc"]), f"`{c['config']['filters']}` k`{c['config']['widths']}`"]
+            for c in confirmed["candidates"]]
+    w = confirmed["winner"]
+    verdict = (f"The search beat the hand-found default: {w['name']} scores {w['inner_mean']:.4f} on the inner "
+               f"names against the default's {confirmed['candidates'][0]['inner_balanced_acc']['mean']:.4f}. "
+               f"Adopt it with\n\n```bash\n{w['command']}\n```"
+               if confirmed["beats_default"] else
+               "The search did not beat the hand-found default on the inner names: the default stays.")
+    text += (f"\n\n**Confirmation** ({len(confirmed['seeds'])} seeds each, {confirmed['steps']} steps). Each "
+             "candidate and seed trains twice: on the inner training names, scored on the held-out inner names "
+             "(the winner is chosen by this score), and on all training names as the train stage does, scored on "
+             "the validation names (only reported).\n\n"
+             + table(["candidate", "inner balanced acc", "validation acc", "validation balanced acc", "network"], rows)
+             + f"\n\nWinner: **{w['name']}**, inner {w['inner_mean']:.4f} ± {w['inner_sd']:.4f}, validation "
+             f"{w['val_mean']:.4f} ± {w['val_sd']:.4f}. {verdict}")
     return text + "\n\n![optimisation history](search/history.png)\n\n![importances](search/importances.png)" \
                   "\n\n![parallel coordinates](search/parallel.png)"

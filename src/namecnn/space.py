@@ -89,3 +89,30 @@ def exp_command(cfg, space):
     sets += [f"train.{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"train.{k}={str(cfg[k]).lower()}"
              for k in DRAWN if not isinstance(space[k], (bool, int, float))]
     return "dvc exp run " + " ".join(f"-S {s}" for s in sets)
+
+
+def as_params(cfg, space, where):
+    """The trial parameters under which `sample` gives back train config `cfg` (to enqueue it): one per drawn
+    dimension. A fixed dimension must equal cfg's value and a drawn one must contain it, else the enqueued
+    trial would not be cfg: a NameCNNError naming the key."""
+    values = {"layers": cfg["layers"], **{k: cfg[k] for k in DRAWN}}
+    values.update({f"filters_{i}": v for i, v in enumerate(cfg["filters"], 1)})
+    values.update({f"widths_{i}": v for i, v in enumerate(cfg["widths"], 1)})
+    if cfg["lr"]["kind"] != space["lr"]["kind"]:
+        raise NameCNNError(f"{where}: lr.kind {cfg['lr']['kind']} is not the search space's {space['lr']['kind']}")
+    values.update({f"lr.{k}": cfg["lr"][k] for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]})
+    params = {}
+    for name, value in values.items():
+        key = name.split("_")[0] if name.startswith(("filters_", "widths_")) else name
+        spec = space["lr"][key[3:]] if key.startswith("lr.") else space[key]
+        if isinstance(spec, list):
+            ok = value in spec
+        elif isinstance(spec, dict):
+            ok = spec["low"] <= value <= spec["high"]
+        else:
+            ok = value == spec
+        if not ok:
+            raise NameCNNError(f"{where}: {name} = {value!r} is outside search.space.{key} ({spec!r})")
+        if isinstance(spec, (list, dict)):
+            params[name] = value
+    return params

@@ -69,7 +69,7 @@ def train_seed(task):
     tracking.connect(root)
     runs.start_run(task.experiment_id, f"{task.name}-seed{task.seed}", "study", root, tags={"study.config": task.name})
     with runs.run_status() as stop:
-        mlflow.log_params({k: v for k, v in cfg.items() if k != "lr"} | {f"lr.{k}": v for k, v in cfg["lr"].items()})
+        tracking.log_config(cfg)
         params, _ = train.fit(cfg, arch, splits["train"], splits["val"], np.random.default_rng(task.seed),
                               progress=False, stop=stop)
         Pv = model.predict_proba(params, data.inputs(splits["val"], cfg["boundary"])["X"])

@@ -137,6 +137,24 @@ def run_tags(root, stage):
     return tags
 
 
+def flat(d, prefix=""):
+    """{'lr': {'kind': 'cyclic'}, 'filters': [300]} -> {'lr.kind': 'cyclic', 'filters': '[300]'}."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = str(v) if isinstance(v, (list, tuple)) else v
+    return out
+
+
+def log_config(cfg, prefix=""):
+    """A configuration as the active run's parameters, one way for every stage: nested keys dotted."""
+    import mlflow
+
+    mlflow.log_params(flat(cfg, prefix))
+
+
 def write_run(path, run, uri, **extra):
     fsio.write_json(path, {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
                            "tracking_uri": uri, **extra})

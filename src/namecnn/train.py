@@ -14,10 +14,13 @@ class Diverged(NameCNNError):
 
 
 def evaluate(params, X, y, batch=4096):
-    """Mean cross-entropy and accuracy of `params` on (X, y)."""
+    """Mean cross-entropy, accuracy and balanced accuracy (every class weighs the same) of `params` on (X, y)."""
+    from sklearn.metrics import balanced_accuracy_score
+
     P = model.predict_proba(params, X, batch)
     p_true = np.clip(P[np.arange(len(y)), y], 1e-30, None)
-    return float(-np.log(p_true).mean()), float((P.argmax(axis=1) == y).mean())
+    pred = P.argmax(axis=1)
+    return float(-np.log(p_true).mean()), float((pred == y).mean()), float(balanced_accuracy_score(y, pred))
 
 
 def sampling_log_prior(y, n_classes, kind):
@@ -84,10 +87,11 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
                            f"{np.log(arch.n_classes):.2f}) with learning rate {lr:g}; lower train.lr")
         if step % cfg["eval_every"] == 0 or step == steps:
             scored = adjusted(params, log_prior, tau)
-            train_loss, train_acc = evaluate(scored, X[sample], y[sample])
-            val_loss, val_acc = evaluate(scored, Xv, yv)
+            train_loss, train_acc, _ = evaluate(scored, X[sample], y[sample])
+            val_loss, val_acc, val_balanced_acc = evaluate(scored, Xv, yv)
             row = {"step": step, "lr": lr, "batch_loss": float(loss), "train_loss": train_loss,
-                   "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+                   "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+                   "val_balanced_acc": val_balanced_acc}
             history.append(row)
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
             if on_eval is not None:

@@ -1,0 +1,107 @@
+"""The search's confirmation: the default network and the best few trials, each retrained at the full step
+count with several seeds. Each (candidate, seed) trains twice: on the inner training names, scored on the
+held-out inner names (the score that chooses the winner), and on all training names as the train stage does,
+scored on the validation names (the score that is only reported, comparable with the train stage's model)."""
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from . import config, data, model, runs, space, tracking, train, trials, workers
+
+
+@dataclass(frozen=True)
+class Task:
+    """One retraining: picklable, for a spawned worker."""
+    candidate: str
+    trial: int
+    cfg: dict
+    seed: int
+    ctx: trials.Context
+
+
+def candidates(study, top, default):
+    """[(name, trial number, trial params)]: the default (trial 0, enqueued) and the `top` best other trials,
+    ranked by the furthest rung they reached, then by their inner score there (a complete trial first)."""
+    enqueued = [t for t in study.trials if t.user_attrs.get("enqueued") == "search.default"]
+    out = [(default, enqueued[0].number if enqueued else None, enqueued[0].params if enqueued else None)]
+    scored = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED") and t.intermediate_values
+              and t.params != out[0][2]]
+    done = sorted(scored, key=lambda t: (-max(t.intermediate_values), -t.intermediate_values[max(t.intermediate_values)]))
+    seen = [out[0][2]]
+    for t in done:
+        if len(out) > top:
+            break
+        if t.params not in seen:
+            seen.append(t.params)
+            out.append((f"trial-{t.number}", t.number, t.params))
+    return out
+
+
+def retrain(task):
+    """One candidate, one seed, one MLflow run: trained on the inner training names -> the inner score; trained
+    on all training names -> the validation score."""
+    import mlflow
+
+    start = time.time()
+    ctx = task.ctx
+    splits, meta = data.load(ctx.encoded_dir)
+    fit_names, held = trials.inner(ctx, splits)
+    cfg, arch = config.train_config({**task.cfg, "seed": task.seed}, meta, section=f"confirm {task.candidate}")
+    tracking.connect(Path(ctx.root))
+    runs.start_run(ctx.experiment_id, f"confirm-{task.candidate}-seed{task.seed}", "search", Path(ctx.root),
+                   nested=True, parent_run_id=ctx.parent_run_id,
+                   tags={"optuna.study": ctx.study_name, "confirm.candidate": task.candidate,
+                         "confirm.seed": str(task.seed), "optuna.trial": str(task.trial)})
+    with runs.run_status() as stop:
+        tracking.log_config(cfg)
+        row = {"seed": task.seed}
+        for name, (fit_on, score_on) in (("inner", (fit_names, held)), ("val", (splits["train"], splits["val"]))):
+            params, _ = train.fit(cfg, arch, fit_on, score_on, np.random.default_rng(task.seed), progress=False,
+                                  stop=stop)
+            _, acc, bacc = train.evaluate(params, data.inputs(score_on, cfg["boundary"])["X"],
+                                          score_on["y"].astype(np.int64))
+            row.update({f"{name}_acc": acc, f"{name}_balanced_acc": bacc})
+        mlflow.log_metrics({k: v for k, v in row.items() if k != "seed"})
+        row["run_id"] = mlflow.active_run().info.run_id
+    return {**row, "seconds": round(time.time() - start, 1)}
+
+
+def stats(rows, key):
+    values = [r[key] for r in rows]
+    return {"mean": float(np.mean(values)), "sd": float(np.std(values))}
+
+
+def confirm(ctx, study, default_name, encoded_dir, jobs):
+    """Retrain the candidates (every seed of search.confirm.seeds) in `jobs` processes -> the confirm record."""
+    p = ctx.search
+    _, meta = data.load(encoded_dir)
+    found = candidates(study, p["confirm"]["top"], default_name)
+    cfgs = {}
+    for name, number, params in found:
+        if params is None:
+            cfgs[name] = ctx.base
+        else:
+            cfgs[name], _ = space.sample(optuna.trial.FixedTrial(params, number), p["space"], ctx.base, meta)
+    tasks = [Task(name, number, cfgs[name], seed, ctx) for name, number, _ in found for seed in p["confirm"]["seeds"]]
+    start = time.time()
+    results = workers.run_all(retrain, tasks, jobs)
+    out = []
+    for name, number, _ in found:
+        rows = [r for t, r in zip(tasks, results, strict=True) if t.candidate == name]
+        out.append({"name": name, "trial": number, "config": {k: cfgs[name][k] for k in space.KEYS},
+                    "runs": rows, **{k: stats(rows, k) for k in ("inner_balanced_acc", "inner_acc", "val_acc",
+                                                                  "val_balanced_acc")}})
+    best = max(out, key=lambda c: c["inner_balanced_acc"]["mean"])
+    mine = out[0]
+    winner = {"name": best["name"], "trial": best["trial"], "inner_mean": best["inner_balanced_acc"]["mean"],
+              "inner_sd": best["inner_balanced_acc"]["sd"], "val_mean": best["val_acc"]["mean"],
+              "val_sd": best["val_acc"]["sd"], "is_default": best is mine,
+              "command": None if best is mine else space.exp_command(cfgs[best["name"]], p["space"])}
+    return {"selected_on": "mean balanced accuracy on the held-out inner names (never the validation names)",
+            "seeds": p["confirm"]["seeds"], "steps": ctx.base["steps"], "candidates": out, "winner": winner,
+            "default": default_name,
+            "beats_default": best is not mine and best["inner_balanced_acc"]["mean"] > mine["inner_balanced_acc"]["mean"],
+            "minutes": round((time.time() - start) / 60, 3), "jobs": jobs}
