@@ -70,7 +70,8 @@ def main():
     tracking.connect()
     with tracking.store_errors():
         with mlflow.start_run(run_id=run_id):
-            mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()})
+            mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()
+                                if isinstance(v, (int, float))})                # not the list of conflicting names
             for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
                 mlflow.log_artifact(str(out / name), "evaluation")
         champion = registry.promote_champion(registry.MODEL)

@@ -8,29 +8,15 @@ import numpy as np
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-RAW = ROOT / "data" / "raw"
+from helpers import RAW, ROOT, TINY, merge, sh
 
-
-SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults"}   # `make check` (-m "not slow") skips these
+SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults", "test_predict"}   # `make check` (-m "not slow") skips these
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.stem in SLOW:
             item.add_marker(pytest.mark.slow)
-
-
-TINY_TRAIN = {"seed": 1, "boundary": False, "layers": 2, "filters": [8, 8], "widths": [5, 3], "bias": True,
-              "pool": False, "bias_std": 0.0, "dropout": 0.0, "weight_decay": 0.0, "batch_size": 50, "steps": 300,
-              "momentum": 0.9, "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 100},
-              "sampling": "balanced", "logit_adjust": 0.0, "shuffle": True, "eval_every": 100,
-              "train_eval_size": 500, "dtype": "float64", "impl": "fast"}
-
-
-def tiny_train(**over):
-    """A complete train section of two 8-filter layers and a few hundred steps, with `over` on top."""
-    return {**TINY_TRAIN, **over}
 
 
 @pytest.fixture(scope="session")
@@ -65,35 +51,6 @@ def rng():
     return np.random.default_rng(0)
 
 
-TINY = {
-    "gradcheck": {"batch": 3, "max_entries": 15,
-                  "configs": {"study": {"filters": [4, 4]}, "deep_bias_dropout": {"filters": [3, 3, 3]}}},
-    "train": {"layers": 2, "filters": [8, 8], "widths": [5, 3], "steps": 200, "eval_every": 100, "train_eval_size": 300,
-              "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}},
-    "evaluate": {"bootstrap": 100},
-    "lr_range": {"steps": 60},
-    "bench": {"steps": 5, "reference_steps": 1, "repeats": 1},
-    "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20, "confirm": {"top": 1, "seeds": [1]},
-               "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
-    "baseline": {"max_iter": 300},
-    "study": {"steps": 40, "seeds": [1, 2],
-              "configs": {"default_model": {"filters": [8], "steps": 60}, "t7_depth5": {"filters": [4]},
-                          "t7_depth3": {"filters": [4, 4, 4]}}},
-}
-
-
-def merge(base, over):
-    return {k: merge(base[k], over[k]) if isinstance(over.get(k), dict) and k in base and k != "lr"
-            else over.get(k, base[k]) for k in base}
-
-
-def sh(cmd, cwd, env, check=True):
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    if check and r.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-    return r
-
-
 @pytest.fixture(scope="session")
 def repo(tmp_path_factory, raw_dir):
     """A git + DVC repository holding the project's files as they are now, tiny params, the raw data."""
@@ -123,3 +80,10 @@ def repro(repo):
     return sh(["dvc", "repro"], dst, env)
 
 
+@pytest.fixture
+def work(tmp_path, encoded):
+    """A project folder: .dvc/, the encoded data, an environment without MLflow or DVC settings."""
+    (tmp_path / ".dvc").mkdir()
+    shutil.copytree(encoded, tmp_path / "data" / "encoded")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    return tmp_path, env

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from namecnn import data
 from namecnn.errors import NameCNNError
 

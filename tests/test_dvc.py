@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from helpers import ROOT
 
 PKG = ROOT / "src" / "namecnn"
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

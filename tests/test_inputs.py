@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import tiny_train
+from helpers import tiny_train
 from namecnn import config, data, memory, model, modelio
 from namecnn.errors import NameCNNError
 

@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import sh
+from helpers import sh
 from namecnn import workers
 
 
@@ -40,8 +40,16 @@ def test_repro_builds_every_output(repo, repro):
     assert unseen["yang"]["training_label"] == "Korean" and unseen["waltz"]["training_label"] == "German"
     assert unseen["malek"]["training_label"] == "" and metrics["unseen"]["trained_with_other_label"] == 3
     assert "yang (Korean), farrell (English), cruz (Portuguese)" in report and "at most 12 of 15" in report
+    assert metrics["unseen"]["n_new"] == 10 and metrics["unseen"]["conflicting"] == ["yang", "farrell", "cruz"]
     best = json.loads((dst / "reports/search/best_params.json").read_text())
-    assert best["trials"] >= 3 and best["command"] in report and best["command"].startswith("dvc exp run -S")
+    confirmed = json.loads((dst / "reports/search/confirm.json").read_text())
+    assert best["trials"] >= 3 and best["winner"] == confirmed["winner"]
+    winner = confirmed["winner"]
+    assert f"Winner: **{winner['name']}**, inner {winner['inner_mean']:.4f}" in report
+    if confirmed["beats_default"]:
+        assert winner["command"].startswith("dvc exp run -S") and winner["command"] in report
+    else:
+        assert "did not beat the hand-found default" in report
     confusion = json.loads((dst / "reports/evaluate/confusion.json").read_text())
     assert len(confusion) == 216 and {"actual", "predicted"} <= set(confusion[0])
 

@@ -13,7 +13,7 @@ import numpy as np
 import optuna
 import pytest
 
-from conftest import tiny_train
+from helpers import tiny_train
 from namecnn import data, search, space, tracking, trials
 from namecnn.errors import NameCNNError
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT
+from helpers import ROOT
 
 GRADCHECK = {"seed": 1, "h": 1e-5, "batch": 4, "max_entries": 20, "tolerance": 1e-6,
              "numeric_dtype": "longdouble", "bias_std": 0.01,
@@ -69,7 +69,7 @@ def test_bench_json(encoded):
 
 def test_bench_times_a_params_section_as_trained(encoded, tmp_path):
     """--from-params train: the section's network with its boundary marks, pooling, dropout and batch size."""
-    from conftest import tiny_train
+    from helpers import tiny_train
 
     section = tiny_train(boundary=True, layers=1, filters=[6], widths=[3], pool=True, dropout=0.5, batch_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"train": section}))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import tiny_train as cfg
+from helpers import tiny_train as cfg
 from namecnn import config, data, model, sampling, schedule, train
 from namecnn.errors import NameCNNError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from . import config, data, model, runs, space, tracking, train, trials, workers
+from . import config, data, runs, space, tracking, train, trials, workers
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,102 @@
+"""`namecnn predict`: real-world spellings, JSON output, bad names and broken models, MLflow model URIs."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import run_train
+from namecnn import predict
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, encoded):
+    path = tmp_path_factory.mktemp("trained")
+    (path / ".dvc").mkdir()
+    shutil.copytree(encoded, path / "data" / "encoded")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    assert run_train(path, env, steps=400).returncode == 0
+    return path, env
+
+
+def cli(args, cwd, env, stdin=None):
+    return subprocess.run([sys.executable, "-m", "namecnn.cli", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("raw,folded", [("Müller", "muller"), ("Dvořák", "dvorak"), ("Ødegaard", "odegaard"),
+                                        ("  McGregor ", "mcgregor"), ("Straße", "strasse"), ("Łukasz", "lukasz"),
+                                        ("O’Brien", "o'brien"), ("Ñúñez", "nunez")])
+def test_fold(raw, folded):
+    assert predict.fold(raw) == folded
+
+
+def test_predict_json_in_input_order_with_top_k(trained):
+    path, env = trained
+    r = cli(["predict", "Müller", "-", "Ødegaard", "--top-k", "4", "--json"], path, env, stdin="nguyen\nyamamoto\n")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [x["name"] for x in rows] == ["Müller", "nguyen", "yamamoto", "Ødegaard"]
+    for x in rows:
+        assert len(x["top"]) == 4 and x["top"][0] == {"language": x["language"], "probability": x["probability"]}
+        probs = [t["probability"] for t in x["top"]]
+        assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
+
+
+def test_predict_folded_names_equal_their_ascii_spelling(trained):
+    path, env = trained
+    a = json.loads(cli(["predict", "Dvořák", "--json"], path, env).stdout)[0]
+    b = json.loads(cli(["predict", "dvorak", "--json"], path, env).stdout)[0]
+    assert a["top"] == b["top"]
+
+
+def test_predict_warns_on_foreign_characters_and_long_names(trained):
+    path, env = trained
+    r = cli(["predict", "ab😀c", "x" * 30], path, env)
+    assert r.returncode == 0
+    assert "warning: name 'ab😀c': character(s) '😀' not in the model's alphabet, dropped" in r.stderr
+    assert "warning: name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 30 characters, cut to the model's n_len=19" in r.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["   "], "error: name '   ': nothing left to classify"),
+    (["😀"], "error: name '😀': nothing left to classify"),
+    (["cruz", "--top-k", "0"], "error: --top-k must be >= 1"),
+    (["cruz", "--model", "nowhere"], "error: nowhere/model.json: model file not found"),
+])
+def test_predict_bad_input_is_one_line(trained, args, message):
+    path, env = trained
+    r = cli(["predict", *args], path, env)
+    assert r.returncode == 1 and r.stderr.strip() == r.stderr.strip().splitlines()[0]
+    assert r.stderr.startswith(message)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda m: (m / "model.npz").write_bytes(b"not a zip"), "model.npz: corrupt or unreadable weights"),
+    (lambda m: (m / "model.npz").unlink(), "model.npz: model file not found"),
+    (lambda m: (m / "model.json").write_text("{"), "model.json: not a namecnn model description"),
+    (lambda m: np.savez(m / "model.npz", W=np.zeros(3)), "model.npz: weights do not match the architecture"),
+])
+def test_predict_on_a_broken_model_fails_clearly(trained, tmp_path, damage, message):
+    path, env = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(path / "models", broken)
+    damage(broken)
+    r = cli(["predict", "cruz", "--model", str(broken)], path, env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and message in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_predict_from_mlflow_uris(trained):
+    path, env = trained
+    run_id = json.loads((path / "reports/train/run.json").read_text())["run_id"]
+    local = json.loads(cli(["predict", "cruz", "--json"], path, env).stdout)
+    for uri in (f"runs:/{run_id}/model", "models:/namecnn/1"):
+        r = cli(["predict", "cruz", "--json", "--model-uri", uri], path, env)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == local
+    r = cli(["predict", "cruz", "--model-uri", "models:/namecnn@nobody"], path, env)
+    assert r.returncode == 1 and r.stderr.startswith("error: --model-uri models:/namecnn@nobody:")
