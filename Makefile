@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup repro test check bench clean-venv
+.PHONY: setup repro test check bench exps clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: setup
 
 check: setup          # the quick loop: the tests not marked slow, under a minute
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -m "not slow"
+
+exps: setup          # experiments in 120 columns: the headline metrics and the params that differ (not the file hashes)
+	$(BIN)/dvc exp show --no-pager --only-changed --drop 'Created|.*/.*|models' --keep 'acc|acc_lo|acc_hi|vs_champ|p_champ|ms_step'
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode

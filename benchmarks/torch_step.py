@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from namecnn import bench, config, data, sampling, study
-from namecnn.errors import run
+from namecnn.errors import guard
 from namecnn.memory import keep_freed_memory
 
 
@@ -64,7 +64,7 @@ def network(args, meta):
     """The train section (--from-params) or a named configuration of study.configs over study.base."""
     if args.from_params:
         return config.train_config(config.load_section(args.from_params, args.params), meta, args.from_params)
-    return study.network(study.check(config.load_section("study", args.params)), args.network, meta)
+    return study.network(config.section("study", args.params), args.network, meta)
 
 
 def main():
@@ -109,4 +109,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -5,9 +5,7 @@ import time
 import numpy as np
 
 from namecnn import baseline, config, data, fsio, runs, tracking
-from namecnn.errors import run
-
-KEYS = ("ngram", "C", "analyzer", "max_iter", "seed")
+from namecnn.errors import guard
 
 
 def main():
@@ -16,9 +14,7 @@ def main():
     ap.add_argument("unseen")
     ap.add_argument("out_json")
     args = ap.parse_args()
-    p = config.section("baseline", KEYS)
-    config.number(p, "C", "baseline", 0, lo_open=True)
-    config.choice(p, "analyzer", "baseline", ("char", "char_wb"))
+    p = config.section("baseline")
     lo, hi = config.per_layer(p["ngram"], 2, "baseline.ngram")
     splits, meta = data.load(args.encoded_dir)
     names, yu = data.read_labelled_names(args.unseen, meta["n_classes"])
@@ -43,4 +39,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -6,10 +6,8 @@ import argparse
 import numpy as np
 
 from namecnn import bench, config, data, fsio, study
-from namecnn.errors import NameCNNError, run
+from namecnn.errors import guard
 from namecnn.memory import keep_freed_memory
-
-KEYS = ("networks", "steps", "reference_steps", "repeats")
 
 
 def timed(cfg, arch, split, steps, repeats):
@@ -27,12 +25,8 @@ def main():
     ap.add_argument("encoded_dir")
     ap.add_argument("out_json")
     args = ap.parse_args()
-    p = config.section("bench", KEYS)
-    for key in ("steps", "reference_steps", "repeats"):
-        config.number(p, key, "bench", 1, integer=True)
-    if not isinstance(p["networks"], dict) or set(p["networks"]) != {"study", "default"}:
-        raise NameCNNError(f"bench.networks: expected {{study: NAME, default: NAME}}, got {p['networks']!r}")
-    s = study.check(config.load_section("study"))
+    p = config.section("bench")
+    s = config.section("study")
     splits, meta = data.load(args.encoded_dir)
     nets = {role: study.network(s, name, meta) for role, name in p["networks"].items()}
     keep_freed_memory()
@@ -54,4 +48,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -4,7 +4,7 @@ import argparse
 import numpy as np
 
 from namecnn import data, fsio
-from namecnn.errors import NameCNNError, run
+from namecnn.errors import NameCNNError, guard
 
 
 def summary(meta):
@@ -38,4 +38,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -4,10 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from namecnn import config, data, evaluation, fsio, model, modelio, plots, predict, registry, tracking
-from namecnn.errors import run
-
-KEYS = ("seed", "bootstrap", "level")
+from namecnn import compare, config, data, evaluation, fsio, model, modelio, plots, predict, registry, tracking
+from namecnn.errors import guard
 
 
 def main():
@@ -19,10 +17,7 @@ def main():
     ap.add_argument("metrics_json")
     ap.add_argument("out_dir")
     args = ap.parse_args()
-    p = config.section("evaluate", KEYS)
-    config.number(p, "seed", "evaluate", 0, integer=True)
-    config.number(p, "bootstrap", "evaluate", 1, integer=True)
-    config.number(p, "level", "evaluate", 0, 1, lo_open=True, hi_open=True)
+    p = config.section("evaluate")
     splits, meta = data.load(args.encoded_dir)
     params, mmeta = modelio.load(args.model_dir)
     classes = meta["classes"]
@@ -47,41 +42,63 @@ def main():
     unseen_rows = [{"name": n, "actual": classes[a], "predicted": classes[int(i)], "probability": float(Pu[j, i]),
                     "training_label": trained_as.get(n.lower(), "")}
                    for j, (n, a, i) in enumerate(zip(unseen_names, unseen_y, Pu.argmax(axis=1), strict=True))]
-    right = Pu.argmax(axis=1) == unseen_y
-    new = np.array([r["training_label"] == "" for r in unseen_rows])
-    agree = np.array([r["training_label"] in ("", r["actual"]) for r in unseen_rows])
-    results["unseen"] = {"acc": float(np.mean(right)), "n": len(unseen_names),
-                         "new_acc": float(np.mean(right[new])), "n_new": int(new.sum()),
-                         "non_conflicting_acc": float(np.mean(right[agree])), "n_non_conflicting": int(agree.sum()),
-                         "trained_with_other_label": int((~agree).sum()),
-                         "conflicting": [r["name"] for r, a in zip(unseen_rows, agree, strict=True) if not a]}
-
+    results["unseen"] = evaluation.unseen(unseen_rows, Pu.argmax(axis=1) == unseen_y)
     cm = evaluation.confusion(yv, pred, len(classes))
-    fsio.write_json(args.metrics_json, results)
-    fsio.write_json(out / "confusion.json", [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
-                                              for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)])
-    fsio.write_csv(out / "per_class.csv", evaluation.per_class(yv, pred, classes))
-    fsio.write_csv(out / "unseen.csv", unseen_rows)
-    fsio.write_json(out / "confusion_matrix.json", {"classes": classes, "matrix": cm.tolist()})
-    plots.save(plots.confusion(cm, classes), out / "confusion.png")
+    predictions = [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
+                   for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)]
 
     import mlflow
 
     tracking.connect()
     with tracking.store_errors():
+        results["champion"] = against_champion(predictions, run_id, rng, p)
+        fsio.write_json(out / "scores.json", results)
+        fsio.write_json(args.metrics_json, evaluation.headline(results, read_json(args.run_json).get("ms_per_step")))
+        fsio.write_json(out / "confusion.json", predictions)
+        fsio.write_csv(out / "per_class.csv", evaluation.per_class(yv, pred, classes))
+        fsio.write_csv(out / "unseen.csv", unseen_rows)
+        fsio.write_json(out / "confusion_matrix.json", {"classes": classes, "matrix": cm.tolist()})
+        plots.save(plots.confusion(cm, classes), out / "confusion.png")
         with mlflow.start_run(run_id=run_id):
-            mlflow.log_metrics({f"final_{split}_{k}": v for split, r in results.items() for k, v in r.items()
-                                if isinstance(v, (int, float))})                # not the list of conflicting names
-            for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv"):
+            mlflow.log_metrics(evaluation.mlflow_metrics(results))
+            for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv",
+                         "scores.json"):
                 mlflow.log_artifact(str(out / name), "evaluation")
         champion = registry.promote_champion(registry.MODEL)
-    v, u = results["val"], results["unseen"]
-    print(f"evaluate: val acc {v['acc']:.4f} (95% CI {lo:.3f}-{hi:.3f}), balanced {v['balanced_acc']:.4f}, "
-          f"top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc {results['train']['acc']:.4f}; "
-          f"unseen {u['new_acc']:.4f} of the {u['n_new']} not in the training data ({u['acc']:.4f} of {u['n']})")
+    v, u, c = results["val"], results["unseen"], results["champion"]
+    print(f"evaluate: val acc {v['acc']:.4f} (95% CI {v['acc_ci_low']:.3f}-{v['acc_ci_high']:.3f}), balanced "
+          f"{v['balanced_acc']:.4f}, top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc "
+          f"{results['train']['acc']:.4f}; unseen {u['new_acc']:.4f} of the {u['n_new']} not in the training data "
+          f"({u['acc']:.4f} of {u['n']})")
+    if c:
+        champ = f"the champion (version {c['version']})"
+        print(f"evaluate: {compare.verdict(c, 'this model', champ)}")
     if champion:
-        print(f"evaluate: models:/namecnn@champion is version {champion[0]} (final_val_acc {champion[1]:.4f})")
+        print(f"evaluate: models:/namecnn@champion is version {champion[0]} (val/final_acc {champion[1]:.4f})")
+
+
+def against_champion(predictions, run_id, rng, p):
+    """This model against the best other evaluated version of the registered model, on the same validation
+    names: compare.paired plus the champion's version and run; None when there is no other version yet."""
+    best = registry.best_version(registry.MODEL, exclude_run=run_id)
+    if best is None:
+        return None
+    value, version, champion_run = best
+    theirs = registry.predictions(champion_run)
+    names, mine, other = compare.aligned([r["name"] for r in predictions],
+                                         [r["actual"] == r["predicted"] for r in predictions],
+                                         list(theirs), [a == b for a, b in theirs.values()])
+    c = compare.paired(mine, other, rng, p["bootstrap"], p["level"])
+    return {**c, "version": version, "run_id": champion_run, "champion_val_acc": value,
+            "only_this": [n for n, a, b in zip(names, mine, other, strict=True) if a and not b],
+            "only_champion": [n for n, a, b in zip(names, mine, other, strict=True) if b and not a]}
+
+
+def read_json(path):
+    import json
+
+    return json.loads(Path(path).read_text())
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -3,42 +3,35 @@ import argparse
 
 import numpy as np
 
-from namecnn import config, data, fsio, gradcheck, layers, model
-from namecnn.errors import NameCNNError, run
+from namecnn import config, data, fsio, gradcheck, layers, model, schema
+from namecnn.errors import NameCNNError, guard
 
-KEYS = ("seed", "h", "batch", "max_entries", "tolerance", "numeric_dtype", "bias_std", "configs")
-CONFIG_KEYS = ("layers", "filters", "widths", "bias", "pool", "dropout")
+NUMERIC = {"longdouble": np.longdouble, "float64": np.float64}
 
 
-def check_config(name, cfg, meta, rng, p):
+def network(name, cfg, meta, rng, bias_std):
+    """(Arch, float64 params, dropout) of configuration `name`, checked against schema and data."""
     section = f"gradcheck.configs.{name}"
-    config.check_keys(cfg, CONFIG_KEYS, section)
+    schema.check(cfg, "gradcheck.configs.*", section)
     arch = config.resolve_arch(cfg, section, meta)
-    dropout = config.number(cfg, "dropout", section, 0, 1, hi_open=True)
-    params = model.init_params(arch, rng, np.float64, bias_std=p["bias_std"])
-    return arch, params, dropout
+    return arch, model.init_params(arch, rng, np.float64, bias_std=bias_std), cfg["dropout"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("encoded_dir")
-    ap.add_argument("out_json")
+    ap.add_argument("table_json", help="every configuration's per-parameter errors")
+    ap.add_argument("metric_json", help="-log10 of the largest relative error (digits that agree): one DVC metric")
     args = ap.parse_args()
-    p = config.section("gradcheck", KEYS)
-    config.number(p, "h", "gradcheck", 0, lo_open=True)
-    config.number(p, "batch", "gradcheck", 1, integer=True)
-    config.number(p, "max_entries", "gradcheck", 1, integer=True)
-    config.number(p, "tolerance", "gradcheck", 0, lo_open=True)
-    config.number(p, "bias_std", "gradcheck", 0)
-    numeric_dtype = {"longdouble": np.longdouble, "float64": np.float64}[
-        config.choice(p, "numeric_dtype", "gradcheck", ("longdouble", "float64"))]
+    p = config.section("gradcheck")
+    numeric_dtype = NUMERIC[p["numeric_dtype"]]
 
     splits, meta = data.load(args.encoded_dir)
     X, y = splits["train"]["X"], splits["train"]["y"].astype(np.int64)
-    rng = np.random.default_rng(config.number(p, "seed", "gradcheck", integer=True))
+    rng = np.random.default_rng(p["seed"])
     report, failures = {}, []
     for name, cfg in p["configs"].items():
-        arch, params, dropout = check_config(name, cfg, meta, rng, p)
+        arch, params, dropout = network(name, cfg, meta, rng, p["bias_std"])
         rows = rng.choice(len(X), p["batch"], replace=False)
         mask = layers.dropout_mask(rng, (p["batch"], arch.dense_in), dropout, np.dtype(np.float64)) \
             if dropout > 0 else None
@@ -53,7 +46,9 @@ def main():
                   f"  entries {row['entries']}  kinks {row['kinks']}")
             if row["max_rel_error"] > p["tolerance"]:
                 failures.append(f"{name}.{key} ({row['max_rel_error']:.2e})")
-    fsio.write_json(args.out_json, {"h": p["h"], "tolerance": p["tolerance"], "batch": p["batch"],
+    worst = max(row["max_rel_error"] for c in report.values() for row in c["params"].values())
+    fsio.write_json(args.metric_json, {"gc_digits": round(-np.log10(max(worst, 1e-300)), 2)})  # digits that agree
+    fsio.write_json(args.table_json, {"h": p["h"], "tolerance": p["tolerance"], "batch": p["batch"],
                                     "numeric_dtype": p["numeric_dtype"], "configs": report})
     if failures:
         raise NameCNNError(f"gradient check failed, max relative error above {p['tolerance']:g}: "
@@ -61,4 +56,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from namecnn import config, data, fsio, lrrange, plots, study
-from namecnn.errors import run
+from namecnn.errors import guard
 from namecnn.memory import keep_freed_memory
-
-KEYS = ("network", "steps", "lr_start", "lr_end", "smoothing")
 
 
 def main():
@@ -19,15 +17,11 @@ def main():
     ap.add_argument("encoded_dir")
     ap.add_argument("out_dir")
     args = ap.parse_args()
-    p = config.section("lr_range", KEYS)
-    config.number(p, "steps", "lr_range", 10, integer=True)
-    config.number(p, "lr_start", "lr_range", 0, lo_open=True)
-    config.number(p, "lr_end", "lr_range", p["lr_start"], lo_open=True)
-    config.number(p, "smoothing", "lr_range", 0, 1, hi_open=True)
+    p = config.section("lr_range")
     splits, meta = data.load(args.encoded_dir)
-    cfg, arch = study.network(study.check(config.load_section("study")), p["network"], meta)
+    cfg, arch = study.network(config.section("study"), p["network"], meta)
     keep_freed_memory()
-    rows = lrrange.run(cfg, arch, splits["train"], np.random.default_rng(cfg["seed"]), p["lr_start"], p["lr_end"],
+    rows = lrrange.sweep(cfg, arch, splits["train"], np.random.default_rng(cfg["seed"]), p["lr_start"], p["lr_end"],
                        p["steps"], p["smoothing"])
     suggestion = lrrange.suggest(rows)
     out = Path(args.out_dir)
@@ -39,4 +33,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from namecnn import fsio, report, studytables
+from namecnn.errors import guard
 
 
 def read_json(path):
@@ -35,7 +36,7 @@ def main():
     pub = yaml.safe_load(Path(args.published).read_text())
     runs = {p.stem: read_json(p) for p in sorted((r / "study").glob("*.json")) if p.stem != "summary"}
     baseline = read_json(r / "baseline.json")
-    gc, bench = read_json(r / "gradcheck.json"), read_json(r / "bench.json")
+    gc, bench = read_json(r / "gradcheck_table.json"), read_json(r / "bench.json")
     seeds = runs["default_model"]["seeds"]
     study = [
         "## The study, reproduced", studytables.header(runs, seeds),
@@ -66,7 +67,7 @@ def main():
         f"shuffle {cfg['shuffle']}, seed {cfg['seed']}, {cfg['dtype']}. Last evaluation (step {history[-1]['step']}): "
         f"validation accuracy {float(history[-1]['val_acc']):.4f}.",
         "![training curves](train/curves.png)",
-        "## Final metrics", report.metrics_section(read_json(r / "metrics.json")),
+        "## Final metrics", report.metrics_section(read_json(r / "evaluate" / "scores.json")),
         "## Confusion matrix (validation)", "![confusion matrix](evaluate/confusion.png)",
         "## Per-class accuracy (validation)", report.per_class_section(read_csv(r / "evaluate" / "per_class.csv")),
         "## Unseen names", report.unseen_section(read_csv(r / "evaluate" / "unseen.csv")),
@@ -88,4 +89,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    guard(main)

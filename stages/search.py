@@ -3,7 +3,7 @@ halving, warm-started from the default; then the best few and the default confir
 import argparse
 
 from namecnn import config, data, search, searchout, workers
-from namecnn.errors import run
+from namecnn.errors import guard
 
 
 def main():
@@ -12,7 +12,7 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--workers", type=int, help="processes adding trials (default: search.workers; 0: one per core)")
     args = ap.parse_args()
-    p = search.check(config.load_section("search"))
+    p = search.check(config.section("search"))
     _, meta = data.load(args.encoded_dir)
     default = search.default_of(p, meta)
     jobs = workers.resolve_jobs(p["workers"] if args.workers is None else args.workers)
@@ -22,4 +22,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

@@ -1,14 +1,24 @@
 """train stage: fit the network of params.yaml's `train` section, log the run to MLflow, save the model."""
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
 
 import namecnn
-from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train
-from namecnn.errors import run
+from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train, variant
+from namecnn.errors import guard
 from namecnn.memory import keep_freed_memory
 
+ABOUT = ("Metrics: `val/*` on the 216 validation names (`val/final_acc`, its interval `val/acc_ci_low`/`high`, "
+         "`val/vs_champion`: the difference to the registered champion on the same names, with its paired "
+         "bootstrap interval and McNemar p), `train/*` the training curves, `unseen/*` the celebrity names.")
+
+
+def curve_metrics(row):
+    """A history row as MLflow metric names grouped by section: val_acc -> val/acc, lr -> train/lr."""
+    return {(k.replace("_", "/", 1) if k.startswith(("train_", "val_")) else f"train/{k}"): v
+            for k, v in row.items() if k != "step"}
 
 
 def main():
@@ -18,7 +28,8 @@ def main():
     ap.add_argument("out_dir", help="history.csv, curves.png, run.json")
     args = ap.parse_args()
     splits, meta = data.load(args.encoded_dir)
-    cfg, arch = config.train_config(config.load_section("train"), meta)
+    section = config.section("train")
+    cfg, arch = config.train_config(section, meta)
     keep_freed_memory()
 
     import mlflow
@@ -27,8 +38,13 @@ def main():
     experiment_id = tracking.experiment(tracking.TRAIN_EXPERIMENT, root)
     out = Path(args.out_dir)
     rng = np.random.default_rng(cfg["seed"])
+    committed = variant.committed_section("train")
+    changed = variant.changes(section, committed)
     name = f"L{len(arch.filters)}-{'x'.join(map(str, arch.filters))}-k{'x'.join(map(str, arch.widths))}"
-    r = runs.start_run(experiment_id, name, "train", root)
+    r = runs.start_run(experiment_id, variant.run_name(changed, name), "train", root,
+                       tags={"namecnn.changed": variant.label(changed) or "nothing"},
+                       description=variant.description("train", "train", changed, committed,
+                                                       f"Network {name}. {ABOUT}"))
     with runs.run_status() as stop:
         tracking.log_config(cfg)
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
@@ -37,20 +53,26 @@ def main():
               f"bias {arch.bias}, {cfg['steps']} steps; MLflow run {r.info.run_id}", flush=True)
 
         def log(step, row):
-            mlflow.log_metrics({k: v for k, v in row.items() if k != "step"}, step=step)
+            mlflow.log_metrics(curve_metrics(row), step=step)
 
+        start = time.perf_counter()
         params, history = train.fit(cfg, arch, splits["train"], splits["val"], rng, on_eval=log, stop=stop)
-        modelio.save(args.model_dir, params, modelio.model_meta(arch, meta, cfg))
+        ms_per_step = 1000 * (time.perf_counter() - start) / cfg["steps"]       # evaluations included
+        mlflow.log_metric("train/ms_per_step", ms_per_step)
+        modelio.save(args.model_dir, params, {**modelio.model_meta(arch, meta, cfg),
+                                              "val_acc": history[-1]["val_acc"]})     # no run id: same seed, same file
         fsio.write_csv(out / "history.csv", history)
         plots.save(plots.curves(history), out / "curves.png")
         mlflow.log_artifact(str(out / "curves.png"), "figures")
         info = pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent)
     version = registry.register(info.model_uri, registry.MODEL)        # only once the run has FINISHED
-    tracking.write_run(out / "run.json", r, tracking.tracking_uri(root), registered_model=registry.MODEL,
-                       version=version)
+    registry.describe(registry.MODEL, version, f"Run {r.info.run_id} ({variant.run_name(changed, name)}); "
+                                               f"validation accuracy at the last step {history[-1]['val_acc']:.4f}.")
+    tracking.write_run(out / "run.json", r, registered_model=registry.MODEL, version=version,
+                       ms_per_step=round(ms_per_step, 3))
     last = history[-1]
     print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "
           f"val loss {last['val_loss']:.4f}; registered as version {version} of {registry.MODEL}")
 
 if __name__ == "__main__":
-    run(main)
+    guard(main)

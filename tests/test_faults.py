@@ -67,7 +67,7 @@ def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
     study = {"steps": 10_000_000, "seeds": [1, 2], "jobs": 2, "base": base, "configs": {"a": {}, "b": {}}}
     (path / "params.yaml").write_text(yaml.safe_dump({"study": study}))
     cmd = [sys.executable, str(ROOT / "stages" / "study.py"), "data/encoded", str(raw_dir / "celebrity_names.txt"),
-           "out"]
+           "out", "study.json"]
     proc = subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -86,7 +86,7 @@ def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
     assert proc.returncode == 130 and err.strip().splitlines()[-1] == "error: interrupted", err
     assert "Traceback" not in err and err.count("error:") == 1
     assert sorted(r.info.status for r in study_runs(path)) == ["KILLED", "KILLED"]      # no third training began
-    assert not (path / "out").exists()
+    assert not (path / "out").exists() and not (path / "study.json").exists()
 
 
 def test_diverging_training_stops_with_a_clear_message_and_a_failed_run(work):

@@ -31,6 +31,42 @@ def test_nan_learning_rate_is_refused(meta):
         config.train_config(tiny_train(lr={"kind": "cyclic", "min": 0.001, "max": float("inf"), "step_size": 5}), meta)
 
 
+def test_every_section_of_params_yaml_has_one_schema_and_passes_it():
+    import yaml
+
+    from helpers import ROOT
+    from namecnn import schema
+
+    sections = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(sections) <= set(schema.SECTIONS)
+    for name in sections:
+        assert config.section(name, ROOT / "params.yaml") == sections[name]
+
+
+@pytest.mark.parametrize("name,key,value,message", [
+    ("evaluate", "level", 1.0, "evaluate.level: must be < 1, got 1.0"),
+    ("evaluate", "bootstrap", 0, "evaluate.bootstrap: must be >= 1, got 0"),
+    ("baseline", "analyzer", "word", "baseline.analyzer: must be one of char, char_wb, got 'word'"),
+    ("lr_range", "lr_end", 1e-6, "lr_range.lr_end: must be > 1e-05, got 1e-06"),
+    ("bench", "networks", {"study": "t8_cyclic"}, "bench.networks.default: missing"),
+    ("gradcheck", "numeric_dtype", "float16", "gradcheck.numeric_dtype: must be one of longdouble, float64"),
+    ("study", "seeds", [1, -2], "study.seeds: expected a non-empty list of integers >= 0, got [1, -2]"),
+    ("search", "pruner", "asha", "search.pruner: must be one of successive_halving, hyperband, median, none"),
+    ("train", "sampling", "uniform", "train.sampling: must be one of balanced, sqrt, natural"),
+])
+def test_each_section_is_checked_by_its_schema_naming_the_key(tmp_path, name, key, value, message):
+    import yaml
+
+    from helpers import ROOT
+
+    sections = yaml.safe_load((ROOT / "params.yaml").read_text())
+    sections[name][key] = value
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(sections))
+    with pytest.raises(NameCNNError, match="^" + message.replace(".", r"\.").replace("(", r"\(").replace(
+            "[", r"\[")):
+        config.section(name, tmp_path / "params.yaml")
+
+
 def test_a_key_given_twice_names_both_lines(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("train:\n  seed: 1\n  dropout: 0.1\n  seed: 2\nother: {a: 1, a: 2}\n")

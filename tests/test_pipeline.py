@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from helpers import sh
+from helpers import ROOT, sh
 from namecnn import workers
 
 
@@ -25,16 +25,24 @@ def mlflow_client(dst):
 def test_repro_builds_every_output(repo, repro):
     dst, _ = repo
     for path in ("data/encoded/meta.json", "models/model.npz", "models/model.json", "reports/gradcheck.json",
+                 "reports/gradcheck_table.json", "reports/study.json", "reports/evaluate/scores.json",
                  "reports/train/history.csv", "reports/metrics.json", "reports/evaluate/confusion.png",
                  "reports/evaluate/confusion.json", "reports/lr_range/suggestion.json", "reports/bench.json",
                  "reports/search/best_params.json", "reports/search/trials.csv", "reports/report.md"):
         assert (dst / path).is_file(), path
-    metrics = json.loads((dst / "reports/metrics.json").read_text())
+    headline = json.loads((dst / "reports/metrics.json").read_text())
+    assert set(headline) == {"acc", "acc_lo", "acc_hi", "ms_step"}          # no champion yet: the first model
+    metrics = json.loads((dst / "reports/evaluate/scores.json").read_text())
+    assert headline["acc"] == round(metrics["val"]["acc"], 4) and metrics["champion"] is None
     assert 0 < metrics["val"]["acc"] <= 1 and metrics["unseen"]["n"] == 15
     assert metrics["val"]["acc_ci_low"] <= metrics["val"]["acc"] <= metrics["val"]["acc_ci_high"]
     report = (dst / "reports/report.md").read_text()
     run_id = json.loads((dst / "reports/train/run.json").read_text())["run_id"]
     assert run_id in report and f"{metrics['val']['acc']:.4f}" in report and "mashkov" in report
+    assert "No earlier evaluated version of the registered model" in report
+    study = json.loads((dst / "reports/study.json").read_text())
+    default = json.loads((dst / "reports/study/default_model.json").read_text())
+    assert study == {"seed_mean": round(default["mean"]["val_acc"], 4), "seed_sd": round(default["std"]["val_acc"], 4)}
     with open(dst / "reports/evaluate/unseen.csv") as f:
         unseen = {r["name"]: r for r in csv.DictReader(f)}
     assert unseen["yang"]["training_label"] == "Korean" and unseen["waltz"]["training_label"] == "German"
@@ -63,8 +71,15 @@ def test_mlflow_run_has_metrics_confusion_and_a_loadable_model(repo, repro):
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["filters"] == "[8, 8]" and run.data.params["lr.kind"] == "cyclic"
-    assert [m.step for m in client.get_metric_history(run_id, "val_acc")] == [100, 200]
-    assert "final_val_acc" in run.data.metrics and "final_unseen_acc" in run.data.metrics
+    assert [m.step for m in client.get_metric_history(run_id, "val/acc")] == [100, 200]
+    assert {"val/final_acc", "val/acc_ci_low", "unseen/acc", "train/final_acc", "train/lr", "train/ms_per_step"} \
+        <= set(run.data.metrics)
+    assert not any(m.startswith("final_") for m in run.data.metrics)
+    assert run.info.run_name == "L2-8x8-k5x3" and run.data.tags["namecnn.changed"] == "nothing"
+    assert "the committed `train` section" in run.data.tags["mlflow.note.content"]
+    version = client.get_model_version("namecnn", "1")
+    assert version.run_id == run_id and run_id in version.description
+    assert "champion" in client.get_registered_model("namecnn").description
     assert run.data.tags["data.md5"] == "84360fbf608b880808584b3f93c08edc.dir"
     assert len(run.data.tags["mlflow.source.git.commit"]) == 40
     artifacts = {a.path for a in client.list_artifacts(run_id, "evaluation")}
@@ -90,11 +105,45 @@ def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
     assert "three" in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split()
     rows = list(csv.reader(io.StringIO(sh(["dvc", "exp", "show", "--csv"], dst, env).stdout)))
     header, three = rows[0], next(r for r in rows if r[0] == "three")
-    assert three[header.index("train.layers")] == "3" and float(three[header.index("val.acc")]) > 0
+    assert three[header.index("train.layers")] == "3" and float(three[header.index("acc")]) > 0
+    assert -1 <= float(three[header.index("vs_champ")]) <= 1 and 0 < float(three[header.index("p_champ")]) <= 1
     runs = mlflow_client(dst).search_runs(["1"])
     new = [r for r in runs if r.info.run_id not in before]
     assert len(new) == 1 and new[0].data.params["filters"] == "[8, 8, 8]"
     assert new[0].data.params["widths"] == "[5, 3, 3]" and new[0].data.tags.get("dvc.exp_name") == "three"
+    assert new[0].info.run_name == "three: layers=3 steps=120"               # what differs, not the architecture
+    assert new[0].data.tags["namecnn.changed"] == "layers=3 steps=120"
+    assert "`layers` 2 → 3" in new[0].data.tags["mlflow.note.content"]
+    assert "val/vs_champion" in new[0].data.metrics and "val/vs_champion_p_mcnemar" in new[0].data.metrics
+
+
+def test_exp_show_and_metrics_show_fit_120_columns(repo, repro):
+    """The README's `make exps` view: the figures that matter, none cut, in a 120-column terminal."""
+    dst, env = repo
+    sh(["git", "add", "-A"], dst, env)                  # main holds its results, as the project's main does
+    sh(["git", "commit", "-qm", "results"], dst, env)
+    committed = yaml.safe_load((dst / "params.yaml").read_text())["train"]
+    layers, steps = 3 - (committed["layers"] == 3), committed["steps"] + 20               # both differ from main
+    sh(["dvc", "exp", "run", "-n", "three-b", "-S", f"train.layers={layers}", "-S", f"train.steps={steps}"], dst, env)
+    make = (ROOT / "Makefile").read_text()
+    command = re.search(r"^exps:.*\n\t(.+)$", make, re.M).group(1).replace("$(BIN)/", "").replace("$$", "$")
+    out = sh(["bash", "-c", command], dst, {**env, "COLUMNS": "120"}).stdout
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 120, out
+    header = next(line for line in lines if "Experiment" in line).split()
+    for column in ("acc", "acc_lo", "acc_hi", "vs_champ", "p_champ", "ms_step", "train.layers", "train.steps"):
+        assert column in header, out
+    assert "…" not in out and "three-b" in out
+    shown = sh(["dvc", "metrics", "show"], dst, env).stdout
+    assert max(map(len, shown.splitlines())) <= 120 and "gc_digits" in shown and "seed_mean" in shown, shown
+
+
+def test_a_temp_experiment_leaves_params_yaml_as_it_was(repo, repro):
+    dst, env = repo
+    before = (dst / "params.yaml").read_bytes()
+    sh(["dvc", "exp", "run", "--temp", "-n", "tmpdrop", "-S", "train.dropout=0.25", "-S", "train.steps=100"], dst, env)
+    assert (dst / "params.yaml").read_bytes() == before
+    assert "tmpdrop" in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split()
 
 
 def test_bad_params_stop_the_stage_naming_the_key(repo, repro):
@@ -109,7 +158,7 @@ def test_champion_alias_points_at_the_best_registered_version(repo, repro):
     client = mlflow_client(dst)
     versions = client.search_model_versions("name='namecnn'")
     assert len(versions) >= 2
-    scores = {int(v.version): client.get_run(v.run_id).data.metrics["final_val_acc"] for v in versions}
+    scores = {int(v.version): client.get_run(v.run_id).data.metrics["val/final_acc"] for v in versions}
     champion = client.get_model_version_by_alias("namecnn", "champion")
     assert scores[int(champion.version)] == max(scores.values())
 
@@ -130,7 +179,7 @@ def test_parallel_study_equals_sequential(repo, repro, tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / ".dvc").mkdir()                                   # the project root, so MLflow uses tmp's store
     sh([sys.executable, str(dst / "stages/study.py"), str(dst / "data/encoded"),
-        str(dst / "data/raw/celebrity_names.txt"), str(tmp_path / "out")], tmp_path, env)
+        str(dst / "data/raw/celebrity_names.txt"), str(tmp_path / "out"), str(tmp_path / "study.json")], tmp_path, env)
     assert json.loads((tmp_path / "out/summary.json").read_text())["jobs"] == 1
     for name in ("t3_balanced", "default_model"):
         seq = json.loads((tmp_path / "out" / f"{name}.json").read_text())

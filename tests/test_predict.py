@@ -94,9 +94,13 @@ def test_predict_from_mlflow_uris(trained):
     path, env = trained
     run_id = json.loads((path / "reports/train/run.json").read_text())["run_id"]
     local = json.loads(cli(["predict", "cruz", "--json"], path, env).stdout)
+    val_acc = json.loads((path / "models/model.json").read_text())["val_acc"]
+    r = cli(["predict", "cruz"], path, env)
+    assert r.stderr == f"model: models/ (val acc {val_acc:.4f}, MLflow run {run_id})\n"     # which model answered
     for uri in (f"runs:/{run_id}/model", "models:/namecnn/1"):
         r = cli(["predict", "cruz", "--json", "--model-uri", uri], path, env)
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout) == local
+        assert r.stderr.startswith(f"model: {uri} (") and f"MLflow run {run_id}, val acc 0." in r.stderr
     r = cli(["predict", "cruz", "--model-uri", "models:/namecnn@nobody"], path, env)
     assert r.returncode == 1 and r.stderr.startswith("error: --model-uri models:/namecnn@nobody:")

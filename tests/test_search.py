@@ -59,7 +59,7 @@ def test_impossible_widths_are_pruned_not_crashed():
     fixed = {"layers": 3, "lr.min": 0.002, "lr.max": 0.05, "pool": False, "filters_1": 4, "filters_2": 4,
              "filters_3": 4,
              "widths_1": 7, "widths_2": 7, "widths_3": 7, "sampling": "balanced", "logit_adjust": 0.0}
-    with pytest.raises(space.Impossible, match=r"widths \[7, 7, 7\] shrink a name of n_len=18"):
+    with pytest.raises(space.Impossible, match=r"search trial.widths: \[7, 7, 7\] shrink a name of n_len=18"):
         space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, {**META, "n_len": 18})
     space.sample(optuna.trial.FixedTrial(fixed), SPACE, TRAIN, META)          # 6 + 6 + 6 < 19 fits
     assert issubclass(space.Impossible, optuna.TrialPruned)
@@ -179,7 +179,7 @@ def test_trials_never_read_a_validation_name(project, monkeypatch):
     search.warm_start(study, p, base, real(encoded)[1])
     ctx = trials.Context(p, base, str(encoded), str(root), str(root / "j.log"), "poisoned", None, "0", 1)
     search.tracking.connect(root)
-    trials.run(ctx, 1)
+    trials.optimize(ctx, 1)
     done = search.make_study(p, str(root / "j.log"), "poisoned", base["steps"]).trials
     assert [t.state.name for t in done] == ["COMPLETE"] * 3
 
@@ -256,10 +256,13 @@ def check_shared_study(summary, storage, root, n, workers=2):
     assert len(workers) == 1 and None not in workers                           # all under the one parent run
 
 
-def test_two_workers_share_a_journal_study(project):
+def test_two_workers_share_a_journal_study(project, monkeypatch):
     root, encoded = project
+    monkeypatch.setenv("DVC_EXP_NAME", "wide-search")                   # as `dvc exp run` sets it
     s = search.search(params(n_trials=6), TRAIN, encoded, root / "out", workers=2)
     check_shared_study(s, str(root / ".optuna" / "journal.log"), root, 6)
+    tagged = [*mlflow_trials(root, s["study_name"]).values(), *confirm_runs(root, s["study_name"])]
+    assert tagged and all(r.data.tags.get("dvc.exp_name") == "wide-search" for r in tagged)
 
 
 def free_port():

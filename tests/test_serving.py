@@ -124,7 +124,7 @@ def test_tracking_server_shows_run_metrics_confusion_and_model(repo, repro):
         _, alias = http("GET", f"{api}/registered-models/alias?name=namecnn&alias=champion")
     assert run_id in {r["info"]["run_id"] for r in runs["runs"]}
     metrics = {m["key"] for m in run["run"]["data"]["metrics"]}
-    assert {"val_acc", "final_val_acc", "final_unseen_acc"} <= metrics and run["run"]["info"]["status"] == "FINISHED"
+    assert {"val/acc", "val/final_acc", "unseen/acc"} <= metrics and run["run"]["info"]["status"] == "FINISHED"
     assert {"evaluation/confusion.png", "evaluation/confusion.json"} <= {f["path"] for f in files["files"]}
     assert run_id in {m["info"].get("source_run_id") for m in models["models"]}
     assert alias["model_version"]["name"] == "namecnn" and alias["model_version"]["run_id"]

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 
@@ -20,8 +21,9 @@ GRADCHECK = {"seed": 1, "h": 1e-5, "batch": 4, "max_entries": 20, "tolerance": 1
 
 def run_gradcheck(tmp_path, encoded, params):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"gradcheck": params}))
-    out = tmp_path / "gradcheck.json"
-    r = subprocess.run([sys.executable, str(ROOT / "stages" / "gradcheck.py"), str(encoded), str(out)],
+    out = tmp_path / "gradcheck_table.json"
+    r = subprocess.run([sys.executable, str(ROOT / "stages" / "gradcheck.py"), str(encoded), str(out),
+                        str(tmp_path / "gradcheck.json")],
                        cwd=tmp_path, capture_output=True, text=True)
     return r, out
 
@@ -37,6 +39,9 @@ def test_gradcheck_stage_writes_table(tmp_path, encoded):
     for cfg in report["configs"].values():
         for row in cfg["params"].values():
             assert row["max_rel_error"] < 1e-6 and row["entries"] > 0 and {"mean_abs_diff", "kinks"} <= set(row)
+    worst = max(row["max_rel_error"] for cfg in report["configs"].values() for row in cfg["params"].values())
+    metric = json.loads((tmp_path / "gradcheck.json").read_text())          # the one DVC metric
+    assert metric == {"gc_digits": round(-np.log10(worst), 2)} and metric["gc_digits"] > 6
 
 
 def test_gradcheck_stage_fails_above_tolerance(tmp_path, encoded):

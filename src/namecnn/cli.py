@@ -1,10 +1,9 @@
-"""The `namecnn` command: bench, search, predict."""
+"""The `namecnn` command: bench, search, predict, compare."""
 import argparse
 import json
-import sys
 
-from . import bench, config, data, model, modelio, predict
-from .errors import NameCNNError, run
+from . import bench, commands, config, data
+from .errors import NameCNNError, guard
 from .memory import keep_freed_memory
 
 
@@ -76,71 +75,6 @@ def cmd_search(args):
     print("\n".join(searchout.describe(s)))
 
 
-def load_model(args):
-    """--model-uri (an MLflow URI) or --model (a folder, default the one `dvc repro` trained)."""
-    if not args.model_uri:
-        return modelio.load(args.model)
-    from mlflow.exceptions import MlflowException
-
-    from . import tracking
-
-    tracking.connect()
-    import mlflow
-
-    try:
-        loaded = mlflow.pyfunc.load_model(args.model_uri).unwrap_python_model()
-    except (MlflowException, OSError) as e:
-        raise NameCNNError(f"--model-uri {args.model_uri}: {str(e).splitlines()[0][:300]}") from None
-    return loaded.params, loaded.meta
-
-
-def stdin_names():
-    """Standard input's lines as names; bytes that are not UTF-8 name their line."""
-    lines = sys.stdin.buffer.read().split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    names = []
-    for i, line in enumerate(lines, 1):
-        try:
-            names.append(line.rstrip(b"\r").decode("utf-8-sig" if i == 1 else "utf-8"))
-        except UnicodeDecodeError as e:
-            raise NameCNNError(f"stdin:{i}: not UTF-8 text (byte 0x{line[e.start]:02x})") from None
-    return names
-
-
-def argument_name(arg):
-    """A name from the command line; bytes that are not UTF-8 (kept by Python as surrogates) are an error."""
-    try:
-        arg.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raw = arg.encode("utf-8", "surrogateescape")
-        bad = arg[e.start].encode("utf-8", "surrogateescape")[0]
-        raise NameCNNError(f"name '{str(raw[:60])[2:-1]}': not UTF-8 text (byte 0x{bad:02x})") from None
-    return arg
-
-
-def cmd_predict(args):
-    names = [n for arg in args.names for n in (stdin_names() if arg == "-" else [argument_name(arg)])]
-    if not names:
-        raise NameCNNError("no names given (pass names, or - to read one a line from stdin)")
-    if args.top_k < 1:
-        raise NameCNNError(f"--top-k must be >= 1, got {args.top_k}")
-    params, meta = load_model(args)
-    X, notes = predict.encode_names(names, meta)
-    for note in notes:
-        print(f"warning: {note}", file=sys.stderr)
-    P = model.predict_proba(params, X)
-    tops = predict.top_k(P, meta["classes"], min(args.top_k, P.shape[1]))
-    rows = [{"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
-            for n, t in zip(names, tops, strict=True)]
-    if args.json:
-        print(json.dumps(rows))                   # \u escapes: valid JSON whatever the terminal's encoding
-        return
-    sys.stdout.reconfigure(errors="backslashreplace")
-    for r in rows:
-        print(f"{r['name']}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"]))
-
-
 def parser():
     ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -185,16 +119,26 @@ def parser():
     where = pr.add_mutually_exclusive_group()
     where.add_argument("--model", default="models", help="model folder (default: models, what dvc repro trained)")
     where.add_argument("--model-uri", help="an MLflow model URI: runs:/<run id>/model, models:/namecnn@champion")
-    pr.add_argument("--top-k", type=int, default=3)
-    pr.add_argument("--json", action="store_true")
-    pr.set_defaults(func=cmd_predict)
+    pr.add_argument("--top-k", type=int, default=3, help="languages shown per name (default 3)")
+    pr.add_argument("--json", action="store_true", help="one JSON list on stdout (the model line stays on stderr)")
+    pr.set_defaults(func=commands.cmd_predict)
+
+    c = sub.add_parser("compare", help="two evaluated train runs on the same validation names: the accuracy "
+                                       "difference, its paired bootstrap interval, McNemar's p, the names that differ")
+    c.add_argument("a", metavar="A", help="a run id, a DVC experiment name, models:/namecnn@champion or champion")
+    c.add_argument("b", metavar="B", nargs="?", default="champion", help="the same kinds (default champion)")
+    c.add_argument("--bootstrap", type=int, default=2000, help="resamples (default 2000)")
+    c.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=commands.cmd_compare)
     return ap
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
     keep_freed_memory()
-    run(lambda: args.func(args))
+    guard(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,12 @@
 """params.yaml: read one section, check every key before any work, resolve per-layer lists."""
-import math
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from . import memory, sampling
+from . import memory, schema
 from .errors import NameCNNError
-
-DTYPES = {"float32": np.float32, "float64": np.float64}
+from .schema import DTYPES, boolean, check_keys, choice, number  # noqa: F401  (the checks, for every module)
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -40,11 +38,9 @@ def load_section(section, path="params.yaml"):
     return params[section]
 
 
-def section(name, keys, path="params.yaml"):
-    """A params.yaml section, checked to hold exactly `keys`."""
-    p = load_section(name, path)
-    check_keys(p, keys, name)
-    return p
+def section(name, path="params.yaml"):
+    """A params.yaml section, checked against its entry in schema.SECTIONS: exactly its keys, each value."""
+    return schema.check(load_section(name, path), name)
 
 
 def per_layer(value, layers, key):
@@ -57,44 +53,6 @@ def per_layer(value, layers, key):
             raise NameCNNError(f"{key}: entries must be integers >= 1, got {v!r}")
     values = list(values)[:layers]
     return tuple(values + [values[-1]] * (layers - len(values)))
-
-
-def check_keys(cfg, allowed, section):
-    if not isinstance(cfg, dict):
-        raise NameCNNError(f"{section}: expected a mapping, got {cfg!r}")
-    unknown = sorted(set(cfg) - set(allowed))
-    if unknown:
-        raise NameCNNError(f"{section}.{unknown[0]}: unknown key (known: {', '.join(sorted(allowed))})")
-    missing = sorted(set(allowed) - set(cfg))
-    if missing:
-        raise NameCNNError(f"{section}.{missing[0]}: missing")
-
-
-def number(cfg, key, section, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
-    """cfg[key] as a number inside the given bounds, else an error naming section.key."""
-    v = cfg[key]
-    kinds = (int,) if integer else (int, float)
-    if isinstance(v, bool) or not isinstance(v, kinds):
-        raise NameCNNError(f"{section}.{key}: expected {'an integer' if integer else 'a number'}, got {v!r}")
-    if not math.isfinite(v):
-        raise NameCNNError(f"{section}.{key}: must be a finite number, got {v!r}")
-    if lo is not None and (v <= lo if lo_open else v < lo):
-        raise NameCNNError(f"{section}.{key}: must be {'>' if lo_open else '>='} {lo}, got {v!r}")
-    if hi is not None and (v >= hi if hi_open else v > hi):
-        raise NameCNNError(f"{section}.{key}: must be {'<' if hi_open else '<='} {hi}, got {v!r}")
-    return v
-
-
-def choice(cfg, key, section, options):
-    if cfg[key] not in options:
-        raise NameCNNError(f"{section}.{key}: must be one of {', '.join(map(str, options))}, got {cfg[key]!r}")
-    return cfg[key]
-
-
-def boolean(cfg, key, section):
-    if not isinstance(cfg[key], bool):
-        raise NameCNNError(f"{section}.{key}: expected true or false, got {cfg[key]!r}")
-    return cfg[key]
 
 
 def check_arch(filters, widths, n_len, section):
@@ -120,9 +78,7 @@ def resolve_arch(cfg, section, meta):
                 boolean(cfg, "pool", section))
 
 
-TRAIN_KEYS = ("seed", "boundary", "layers", "filters", "widths", "bias", "pool", "bias_std", "dropout", "weight_decay",
-              "batch_size", "steps", "momentum", "lr", "sampling", "logit_adjust", "shuffle", "eval_every",
-              "train_eval_size", "dtype", "impl")
+TRAIN_KEYS = tuple(schema.SECTIONS["train"])
 LR_KEYS = {"cyclic": ("kind", "min", "max", "step_size"), "constant": ("kind", "value")}
 
 
@@ -155,22 +111,8 @@ def check_memory(arch, cfg, section):
 
 def train_config(cfg, meta, section="train"):
     """Check every key of a train section -> (resolved config, Arch). Nothing runs before this passes."""
-    check_keys(cfg, TRAIN_KEYS, section)
+    schema.check(cfg, "train", section)
     arch = resolve_arch(cfg, section, meta)
-    number(cfg, "seed", section, 0, integer=True)
-    number(cfg, "bias_std", section, 0)
-    number(cfg, "dropout", section, 0, 1, hi_open=True)
-    number(cfg, "weight_decay", section, 0)
-    number(cfg, "batch_size", section, 1, integer=True)
-    number(cfg, "steps", section, 1, integer=True)
-    number(cfg, "momentum", section, 0, 1, hi_open=True)
-    number(cfg, "eval_every", section, 1, integer=True)
-    number(cfg, "train_eval_size", section, 1, integer=True)
-    choice(cfg, "sampling", section, sampling.KINDS)
-    number(cfg, "logit_adjust", section, 0)
-    boolean(cfg, "shuffle", section)
-    choice(cfg, "dtype", section, tuple(DTYPES))
-    choice(cfg, "impl", section, ("fast", "reference"))
     check_memory(arch, cfg, section)
     resolved = {**cfg, "filters": list(arch.filters), "widths": list(arch.widths),
                 "lr": check_lr(cfg["lr"], f"{section}.lr")}

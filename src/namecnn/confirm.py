@@ -61,7 +61,7 @@ def retrain(task):
         for name, (fit_on, score_on) in (("inner", (fit_names, held)), ("val", (splits["train"], splits["val"]))):
             params, _ = train.fit(cfg, arch, fit_on, score_on, np.random.default_rng(task.seed), progress=False,
                                   stop=stop)
-            _, acc, bacc = train.evaluate(params, data.inputs(score_on, cfg["boundary"])["X"],
+            _, acc, bacc = train.score(params, data.inputs(score_on, cfg["boundary"])["X"],
                                           score_on["y"].astype(np.int64))
             row.update({f"{name}_acc": acc, f"{name}_balanced_acc": bacc})
         mlflow.log_metrics({k: v for k, v in row.items() if k != "seed"})

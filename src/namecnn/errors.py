@@ -5,7 +5,7 @@ class NameCNNError(Exception):
     """Bad input or configuration; the message names the file, line, key or character."""
 
 
-def run(main):
+def guard(main):
     """Run a command's main(): a NameCNNError, or an OSError (a full disk, a read-only or missing path), becomes
     one line on stderr and exit status 1; Ctrl-C exit status 130."""
     import sys

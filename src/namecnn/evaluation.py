@@ -24,10 +24,51 @@ def bootstrap_ci(correct, rng, n_boot=2000, level=0.95):
 
 def per_class(y, pred, classes):
     """Rows of class, support, precision, recall (= the class's accuracy) and F1."""
-    p, r, f, s = metrics.precision_recall_fscore_support(y, pred, labels=np.arange(len(classes)), zero_division=0)
-    return [{"class": c, "support": int(s[i]), "precision": float(p[i]), "recall": float(r[i]),
-             "accuracy": float(r[i]), "f1": float(f[i])} for i, c in enumerate(classes)]
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(y, pred, labels=np.arange(len(classes)),
+                                                                            zero_division=0)
+    return [{"class": c, "support": int(support[i]), "precision": float(precision[i]), "recall": float(recall[i]),
+             "accuracy": float(recall[i]), "f1": float(f1[i])} for i, c in enumerate(classes)]
 
 
 def confusion(y, pred, n_classes):
     return metrics.confusion_matrix(y, pred, labels=np.arange(n_classes))
+
+
+def unseen(rows, right):
+    """Accuracy on the unseen names: all of them, the ones not in the training data, and the ones whose
+    training label (if any) agrees, with the conflicting names listed."""
+    new = np.array([r["training_label"] == "" for r in rows])
+    agree = np.array([r["training_label"] in ("", r["actual"]) for r in rows])
+    return {"acc": float(np.mean(right)), "n": len(rows),
+            "new_acc": float(np.mean(right[new])), "n_new": int(new.sum()),
+            "non_conflicting_acc": float(np.mean(right[agree])), "n_non_conflicting": int(agree.sum()),
+            "trained_with_other_label": int((~agree).sum()),
+            "conflicting": [r["name"] for r, a in zip(rows, agree, strict=True) if not a]}
+
+
+def mlflow_metrics(results):
+    """Scores as MLflow metric names, grouped by section: val/final_acc, val/acc_ci_low, val/vs_champion,
+    train/final_acc, unseen/new_acc (lists and names left out)."""
+    out = {}
+    for split, r in results.items():
+        for k, v in (r or {}).items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            if split == "champion":
+                if k in ("diff", "low", "high", "p_mcnemar"):
+                    out[{"diff": "val/vs_champion"}.get(k, f"val/vs_champion_{k}")] = v
+            elif split == "unseen" or k.startswith("acc_ci"):
+                out[f"{split}/{k}"] = v
+            else:
+                out[f"{split}/final_{k}"] = v
+    return out
+
+
+def headline(results, ms_per_step=None):
+    """The few figures `dvc exp show` and `dvc metrics show` print (reports/metrics.json), 4 decimals, names
+    short enough for a 120-column terminal: validation accuracy (= balanced accuracy: 12 names a class) and its
+    interval, the difference to the champion and McNemar's p, the training's milliseconds a step."""
+    v, c = results["val"], results.get("champion") or {}
+    out = {"acc": v["acc"], "acc_lo": v["acc_ci_low"], "acc_hi": v["acc_ci_high"], "vs_champ": c.get("diff"),
+           "p_champ": c.get("p_mcnemar"), "ms_step": ms_per_step}
+    return {k: round(float(x), 4) for k, x in out.items() if x is not None}

@@ -63,9 +63,9 @@ def check(params, X, y, rng, *, mask=None, reg=0.0, h=1e-5, max_entries=200, imp
         return relu_pattern(num_params, X)
 
     table = {}
-    for key, p in params.items():
-        entries = (np.arange(p.size) if p.size <= max_entries
-                   else np.sort(rng.choice(p.size, max_entries, replace=False)))
+    for key, w in params.items():
+        entries = (np.arange(w.size) if w.size <= max_entries
+                   else np.sort(rng.choice(w.size, max_entries, replace=False)))
         num, kink = numerical_grad(f, num_params[key], entries, h, pattern)
         ana = grads[key].reshape(-1)[entries]
         ok = ~kink

@@ -74,11 +74,11 @@ def maxpool_backward(dout, cache):
     return dh
 
 
-def dropout_mask(rng, shape, p, dtype):
-    """Inverted dropout: keep with probability 1-p, scale kept units by 1/(1-p)."""
+def dropout_mask(rng, shape, drop, dtype):
+    """Inverted dropout: keep with probability 1-drop, scale kept units by 1/(1-drop)."""
     dtype = np.dtype(dtype)
-    keep = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float64) >= p
-    return np.multiply(keep, dtype.type(1 / (1 - p)), dtype=dtype)
+    keep = rng.random(shape, dtype=dtype if dtype in (np.float32, np.float64) else np.float64) >= drop
+    return np.multiply(keep, dtype.type(1 / (1 - drop)), dtype=dtype)
 
 
 def affine_forward(x, W, b):

@@ -13,7 +13,7 @@ def ema(values, beta):
     return out
 
 
-def run(cfg, arch, train_split, rng, lr_start, lr_end, steps, beta=0.98):
+def sweep(cfg, arch, train_split, rng, lr_start, lr_end, steps, beta=0.98):
     """Train `steps` steps from scratch with lr from lr_start to lr_end; stop once the loss blows up.
     Returns rows {step, lr, loss, acc, loss_smooth, acc_smooth}; acc is the batch's, before its step."""
     params, velocity = train.start(cfg, arch, rng)

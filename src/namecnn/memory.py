@@ -37,7 +37,7 @@ def available():
 def training_bytes(arch, batch, itemsize, eval_rows=4096):
     """(weights, activations): the bytes a training needs at its peak, roughly. The weights are drawn in float64,
     then kept with their gradients and momentum; a training batch keeps each layer's output and its im2col
-    columns for the backward pass, an evaluation batch (train.evaluate's 4096 rows) only passes through."""
+    columns for the backward pass, an evaluation batch (train.score's 4096 rows) only passes through."""
     c_in, n_params, per_row = arch.d, 0, 0
     for n, k, length in zip(arch.filters, arch.widths, arch.lengths, strict=True):
         n_params += n * c_in * k + n

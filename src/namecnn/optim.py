@@ -2,9 +2,9 @@
 
 
 def momentum_step(params, grads, velocity, lr, rho):
-    """v <- rho v - lr g; p <- p + v, for every array of `params`."""
-    for key, p in params.items():
+    """v <- rho v - lr g; w <- w + v, for every array w of `params`."""
+    for key, w in params.items():
         v = velocity[key]
         v *= rho
         v -= lr * grads[key]
-        p += v
+        w += v

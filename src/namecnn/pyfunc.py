@@ -1,4 +1,6 @@
 """The trained network as an MLflow pyfunc model: a list of names in, a DataFrame out."""
+from pathlib import Path
+
 import mlflow.pyfunc
 
 from . import modelio, predict
@@ -35,11 +37,11 @@ class NameCNNModel(mlflow.pyfunc.PythonModel):
 
 
 def log_model(model_dir, package_dir):
-    """Log model_dir as the run's `model`, with its code and an input example; the signature (a list of
-    strings in) comes from predict's type hint, and MLflow checks the example against it. Registering is
-    registry.register's job, once the run has finished."""
+    """Log model_dir as the run's `model`: served.py as its code (models from code, nothing pickled), the
+    package, an input example; the signature (a list of strings in) comes from predict's type hint, and MLflow
+    checks the example against it. Registering is registry.register's job, once the run has finished."""
     return mlflow.pyfunc.log_model(
-        name="model", python_model=NameCNNModel(), artifacts={"model_dir": str(model_dir)},
+        name="model", python_model=str(Path(__file__).with_name("served.py")), artifacts={"model_dir": str(model_dir)},
         code_paths=[str(package_dir)], input_example=EXAMPLE, pip_requirements=_requirements())
 
 

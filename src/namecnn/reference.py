@@ -18,8 +18,8 @@ def make_mf(F, L):
     Lo = L - k + 1
     filt = np.stack([vec(F[f]) for f in range(n)])               # (n, k*C)
     MF = np.zeros((Lo * n, L * C), dtype=F.dtype)
-    for p in range(Lo):
-        MF[p * n:(p + 1) * n, p * C:(p + k) * C] = filt
+    for pos in range(Lo):
+        MF[pos * n:(pos + 1) * n, pos * C:(pos + k) * C] = filt
     return MF
 
 
@@ -27,7 +27,7 @@ def make_mx(H, k, n):
     """H (C, L) -> MX (Lo*n, k*C*n) with MX @ vec_all(F) = vec(conv(H))."""
     C, L = H.shape
     eye = np.eye(n, dtype=H.dtype)
-    return np.vstack([np.kron(eye, vec(H[:, p:p + k])[None, :]) for p in range(L - k + 1)])
+    return np.vstack([np.kron(eye, vec(H[:, pos:pos + k])[None, :]) for pos in range(L - k + 1)])
 
 
 def onehot(x, d, dtype):

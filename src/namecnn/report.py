@@ -51,7 +51,19 @@ def metrics_section(m):
     v = m["val"]
     return (table(["split", "accuracy", "loss", "balanced accuracy", "top-3 accuracy", "macro-F1"], rows)
             + f"\n\nValidation accuracy {v['acc']:.4f}, bootstrap 95 % interval {v['acc_ci_low']:.3f}–"
-              f"{v['acc_ci_high']:.3f} (216 names: a standard error of about 3 points). {unseen_line(m['unseen'])}")
+              f"{v['acc_ci_high']:.3f} (216 names: a standard error of about 3 points). {champion_line(m)} "
+              f"{unseen_line(m['unseen'])}")
+
+
+def champion_line(m):
+    """Whether this model beats the registry's previous champion on the same names, with the interval."""
+    from .compare import verdict
+
+    c = m.get("champion")
+    if not c:
+        return "No earlier evaluated version of the registered model to compare with."
+    return (verdict(c, "This model", f"the previous champion (version {c['version']}, validation accuracy "
+                                     f"{c['champion_val_acc']:.4f})") + ".")
 
 
 def unseen_line(u):

@@ -68,7 +68,8 @@ def mark_dead(client=None):
     return dead
 
 
-def start_run(experiment_id, run_name, stage, root=None, tags=None, nested=False, parent_run_id=None):
+def start_run(experiment_id, run_name, stage, root=None, tags=None, nested=False, parent_run_id=None,
+              description=None):
     """mlflow.start_run with the stage's tags and this process's host and pid. A top-level run first marks
     FAILED the runs whose process died. A broken or unreachable store is a one-line NameCNNError."""
     import mlflow
@@ -80,7 +81,7 @@ def start_run(experiment_id, run_name, stage, root=None, tags=None, nested=False
                 print(f"note: MLflow run {run_id} was left RUNNING by a process that is gone; marked FAILED",
                       file=sys.stderr)
         return mlflow.start_run(experiment_id=experiment_id, run_name=run_name, nested=nested,
-                                parent_run_id=parent_run_id,
+                                parent_run_id=parent_run_id, description=description,
                                 tags={**tracking.run_tags(root, stage), **process_tags(), **(tags or {})})
 
 

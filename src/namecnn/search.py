@@ -12,37 +12,20 @@ from pathlib import Path
 
 import optuna
 
-from . import config, confirm, data, runs, searchout, space, tracking, trials
+from . import config, confirm, data, runs, schema, searchout, space, tracking, trials
 from .errors import NameCNNError
 
-KEYS = ("sampler", "n_trials", "eval_every", "seed", "pruner", "min_steps", "reduction_factor", "inner_fraction",
-        "default", "enqueue", "confirm", "storage", "study_name", "workers", "space")
-PRUNERS = ("successive_halving", "hyperband", "median", "none")
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 warnings.filterwarnings("ignore", message="Some regimes for parameter", module="optuna")
 
 
 def check(p):
-    config.check_keys(p, KEYS, "search")
-    config.choice(p, "sampler", "search", ("random", "tpe"))
-    config.choice(p, "pruner", "search", PRUNERS)
-    for key in ("n_trials", "eval_every", "min_steps"):
-        config.number(p, key, "search", 1, integer=True)
-    config.number(p, "reduction_factor", "search", 2, integer=True)
-    config.number(p, "inner_fraction", "search", 0, 0.5, lo_open=True)
-    config.number(p, "seed", "search", 0, integer=True)
-    config.number(p, "workers", "search", 0, integer=True)
-    if not isinstance(p["storage"], str) or not isinstance(p["study_name"], str) or not p["study_name"]:
-        raise NameCNNError("search.storage and search.study_name: expected strings (storage may be empty)")
-    if not isinstance(p["default"], str):
-        raise NameCNNError(f"search.default: expected the name of a study.configs entry, got {p['default']!r}")
+    """The search section: schema.SECTIONS["search"], then the study name, the enqueued trials, the space."""
+    schema.check(p, "search")
+    if not p["study_name"]:
+        raise NameCNNError("search.study_name: expected a non-empty string")
     if not isinstance(p["enqueue"], list) or not all(isinstance(e, dict) for e in p["enqueue"]):
         raise NameCNNError("search.enqueue: expected a list of mappings of train keys to try first")
-    config.check_keys(p["confirm"], ("top", "seeds"), "search.confirm")
-    config.number(p["confirm"], "top", "search.confirm", 0, integer=True)
-    seeds = p["confirm"]["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise NameCNNError(f"search.confirm.seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
     space.check(p["space"])
     return p
 
@@ -125,7 +108,7 @@ def search(p, default, encoded_dir, out_dir, workers=1):
         mlflow.log_params({"workers": workers, "storage_kind": url.split("://")[0] if "://" in url else "journal"})
         ctx = trials.Context(p, base, str(encoded_dir), str(root), url, name, parent.info.run_id, experiment_id,
                              workers)
-        trials.run(ctx, workers)
+        trials.optimize(ctx, workers)
         study = make_study(p, url, name, base["steps"])
         search_minutes = (time.time() - start) / 60
         confirmed = confirm.confirm(ctx, study, p["default"], encoded_dir, workers)
@@ -143,4 +126,4 @@ def default_of(p, meta, path="params.yaml"):
     """The current default network: study.configs[search.default] over study.base, as the study trains it."""
     from . import study
 
-    return study.network(study.check(config.load_section("study", path)), p["default"], meta)[0]
+    return study.network(config.section("study", path), p["default"], meta)[0]

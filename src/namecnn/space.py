@@ -67,8 +67,10 @@ def sample(trial, space, base, meta):
     layers = suggest(trial, "layers", space["layers"])
     filters = [suggest(trial, f"filters_{i}", space["filters"]) for i in range(1, layers + 1)]
     widths = [suggest(trial, f"widths_{i}", space["widths"]) for i in range(1, layers + 1)]
-    if sum(k - 1 for k in widths) >= meta["n_len"]:
-        raise Impossible(f"widths {widths} shrink a name of n_len={meta['n_len']} to nothing")
+    try:
+        config.check_arch(filters, widths, meta["n_len"], "search trial")
+    except NameCNNError as e:
+        raise Impossible(str(e)) from None
     lr = {"kind": space["lr"]["kind"]}
     for k in config.LR_KEYS[lr["kind"]][1:]:
         lr[k] = suggest(trial, f"lr.{k}", space["lr"][k])

@@ -10,24 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import config, data, model, modelio, predict, runs, tracking, train
+from . import config, data, model, modelio, predict, runs, schema, tracking, train
 from .errors import NameCNNError
 
-KEYS = ("steps", "seeds", "jobs", "base", "configs")
+DEFAULT = "default_model"       # the configuration equal to the train section (tests/test_dvc.py); its mean is a metric
 
 
 def check(p):
-    """The study section with its keys, step count, seeds and jobs checked; each configuration is checked
-    against the data by `network`."""
-    config.check_keys(p, KEYS, "study")
-    config.number(p, "steps", "study", 1, integer=True)
-    config.number(p, "jobs", "study", 0, integer=True)
-    seeds = p["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise NameCNNError(f"study.seeds: expected a non-empty list of integers >= 0, got {seeds!r}")
-    if not isinstance(p["configs"], dict) or not p["configs"]:
-        raise NameCNNError("study.configs: expected a mapping of configuration names to overrides")
-    return p
+    """The study section, checked against schema.SECTIONS["study"]; each configuration is checked against the
+    data by `network`."""
+    return schema.check(p, "study")
 
 
 def network(p, name, meta):

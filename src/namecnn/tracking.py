@@ -26,9 +26,9 @@ def repo_root():
     marker = f"{os.sep}.dvc{os.sep}tmp{os.sep}exps{os.sep}"
     if marker in text:
         return Path(text.split(marker)[0])
-    for p in (start, *start.parents):
-        if (p / ".dvc").is_dir():
-            return p
+    for folder in (start, *start.parents):
+        if (folder / ".dvc").is_dir():
+            return folder
     return start
 
 
@@ -155,9 +155,11 @@ def log_config(cfg, prefix=""):
     mlflow.log_params(flat(cfg, prefix))
 
 
-def write_run(path, run, uri, **extra):
+def write_run(path, run, **extra):
+    """The run's id beside its outputs; the store is named as a user types it (sqlite:///mlflow.db at the
+    project root), not by this machine's absolute path."""
     fsio.write_json(path, {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
-                           "tracking_uri": uri, **extra})
+                           "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db", **extra})
 
 
 def read_run(path):

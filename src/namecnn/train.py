@@ -15,7 +15,7 @@ class Diverged(NameCNNError):
     """The training loss became NaN, infinite, or far above chance level."""
 
 
-def evaluate(params, X, y, batch=4096):
+def score(params, X, y, batch=4096):
     """Mean cross-entropy, accuracy and balanced accuracy (every class weighs the same) of `params` on (X, y)."""
     from sklearn.metrics import balanced_accuracy_score
 
@@ -53,8 +53,8 @@ def sgd_step(params, velocity, Xb, yb, lr, cfg, rng):
     """One training step as every loop takes it (fit, the LR range test, the bench): a fresh dropout mask,
     loss and gradients, the momentum update. Returns the batch loss; a non-finite loss updates nothing."""
     W = params["W"]
-    p = cfg["dropout"]
-    mask = layers.dropout_mask(rng, (len(yb), W.shape[0]), p, W.dtype) if p > 0 else None
+    drop = cfg["dropout"]
+    mask = layers.dropout_mask(rng, (len(yb), W.shape[0]), drop, W.dtype) if drop > 0 else None
     loss, grads = model.loss(params, Xb, yb, mask=mask, reg=cfg["weight_decay"], impl=cfg["impl"])
     if np.isfinite(loss):
         momentum_step(params, grads, velocity, W.dtype.type(lr), W.dtype.type(cfg["momentum"]))
@@ -92,8 +92,8 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
                            f"{np.log(arch.n_classes):.2f}) with learning rate {lr:g}; lower train.lr")
         if step % cfg["eval_every"] == 0 or step == steps:
             scored = adjusted(params, log_prior, tau)
-            train_loss, train_acc, _ = evaluate(scored, X[sample], y[sample])
-            val_loss, val_acc, val_balanced_acc = evaluate(scored, Xv, yv)
+            train_loss, train_acc, _ = score(scored, X[sample], y[sample])
+            val_loss, val_acc, val_balanced_acc = score(scored, Xv, yv)
             row = {"step": step, "lr": lr, "batch_loss": float(loss), "train_loss": train_loss,
                    "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
                    "val_balanced_acc": val_balanced_acc}

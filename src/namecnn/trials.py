@@ -134,7 +134,7 @@ def progress(n_trials):
     return show
 
 
-def run(ctx, workers=1):
+def optimize(ctx, workers=1):
     """Run `workers` processes (this one and workers-1 spawned) against the study."""
     n = ctx.search["n_trials"]
     procs = [multiprocessing.get_context("spawn").Process(target=work, args=(ctx, n)) for _ in range(workers - 1)]

@@ -1,0 +1,53 @@
+"""Two models on the same names: the accuracy difference with a paired bootstrap interval and McNemar's exact
+p-value (scipy), and the names each got right that the other did not."""
+import numpy as np
+from scipy import stats
+
+
+def paired(a_right, b_right, rng, n_boot=2000, level=0.95):
+    """A's accuracy minus B's on the same names, from two 0/1 vectors (N,).
+
+    The interval resamples names (pairs), so what both models get right or wrong together does not widen it;
+    p is McNemar's exact test: under "equally good", the names only A gets right are Binomial(discordant, 1/2).
+    """
+    a, b = np.asarray(a_right, dtype=bool), np.asarray(b_right, dtype=bool)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError(f"paired comparison needs two equal-length vectors, got {a.shape} and {b.shape}")
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(b & ~a))
+    diff = float(a.mean() - b.mean())
+    if only_a + only_b == 0:                  # the same names right: every resample gives 0
+        lo = hi = 0.0
+        p_value = 1.0
+    else:
+        res = stats.bootstrap((a.astype(float), b.astype(float)),
+                              lambda x, y, axis: x.mean(axis=axis) - y.mean(axis=axis),
+                              paired=True, vectorized=True, n_resamples=n_boot, confidence_level=level,
+                              method="percentile", rng=rng)
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        p_value = float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue)
+    return {"diff": diff, "low": lo, "high": hi, "p_mcnemar": p_value, "n": len(a), "only_a": only_a, "only_b": only_b,
+            "level": level}
+
+
+def aligned(names_a, right_a, names_b, right_b):
+    """Both correctness vectors over the names both were scored on, in A's order; raises if they share none."""
+    where = {str(n): i for i, n in enumerate(names_b)}
+    common = [i for i, n in enumerate(names_a) if str(n) in where]
+    if not common:
+        raise ValueError("the two runs share no scored names")
+    a = np.asarray(right_a, dtype=bool)[common]
+    b = np.asarray(right_b, dtype=bool)[[where[str(names_a[i])] for i in common]]
+    return [str(names_a[i]) for i in common], a, b
+
+
+def verdict(c, a="A", b="B"):
+    """One line: the difference in points, its interval, p, and whether it is more than noise."""
+    pts = 100 * c["diff"]
+    lvl = round(100 * c["level"])
+    if c["only_a"] + c["only_b"] == 0:
+        return f"{a} and {b} get the same {c['n']} names right"
+    sure = c["low"] > 0 or c["high"] < 0
+    word = ("better than" if pts > 0 else "worse than") if sure else "not distinguishable from"
+    return (f"{a} is {word} {b}: {pts:+.1f} points ({lvl}% paired bootstrap {100 * c['low']:+.1f} to "
+            f"{100 * c['high']:+.1f}), McNemar p = {c['p_mcnemar']:.3g}; {c['only_a']} names only {a} gets right, "
+            f"{c['only_b']} only {b}, of {c['n']}")
