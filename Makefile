@@ -28,7 +28,7 @@ check: setup          # the quick loop: the tests not marked slow, under a minut
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -m "not slow"
 
 exps: setup          # experiments in 120 columns: the headline metrics and the params that differ (not the file hashes)
-	$(BIN)/dvc exp show --no-pager --only-changed --drop 'Created|.*/.*|models' --keep 'acc|acc_lo|acc_hi|vs_champ|p_champ|ms_step'
+	$(BIN)/dvc exp show --no-pager --only-changed --drop 'Created|State|Executor|.*/.*|models' --keep 'acc|acc_lo|acc_hi|vs_champ|p_champ|ms_step'
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode

@@ -6,9 +6,8 @@ from pathlib import Path
 import numpy as np
 
 import namecnn
-from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train, variant
+from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train, variant, workers
 from namecnn.errors import guard
-from namecnn.memory import keep_freed_memory
 
 ABOUT = ("Metrics: `val/*` on the 216 validation names (`val/final_acc`, its interval `val/acc_ci_low`/`high`, "
          "`val/vs_champion`: the difference to the registered champion on the same names, with its paired "
@@ -30,7 +29,7 @@ def main():
     splits, meta = data.load(args.encoded_dir)
     section = config.section("train")
     cfg, arch = config.train_config(section, meta)
-    keep_freed_memory()
+    workers.one_thread()      # queued experiments run side by side (dvc queue start -j 2): no BLAS oversubscription
 
     import mlflow
 
