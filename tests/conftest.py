@@ -76,8 +76,12 @@ def repo(tmp_path_factory, raw_dir):
 
 @pytest.fixture(scope="session")
 def repro(repo):
+    """`dvc repro`, its results committed as the project's main holds them (experiments compare against it)."""
     dst, env = repo
-    return sh(["dvc", "repro"], dst, env)
+    out = sh(["dvc", "repro"], dst, env)
+    sh(["git", "add", "-A"], dst, env)
+    sh(["git", "commit", "-qm", "results"], dst, env)
+    return out
 
 
 @pytest.fixture
