@@ -79,19 +79,15 @@ def main():
 
 def against_champion(predictions, run_id, rng, p):
     """This model against the best other evaluated version of the registered model, on the same validation
-    names: compare.paired plus the champion's version and run; None when there is no other version yet."""
+    names: compare.by_name (A this model, B the champion) plus the champion's version and run; None when there is
+    no other version yet."""
     best = registry.best_version(registry.MODEL, exclude_run=run_id)
     if best is None:
         return None
     value, version, champion_run = best
-    theirs = registry.predictions(champion_run)
-    names, mine, other = compare.aligned([r["name"] for r in predictions],
-                                         [r["actual"] == r["predicted"] for r in predictions],
-                                         list(theirs), [a == b for a, b in theirs.values()])
-    c = compare.paired(mine, other, rng, p["bootstrap"], p["level"])
-    return {**c, "version": version, "run_id": champion_run, "champion_val_acc": value,
-            "only_this": [n for n, a, b in zip(names, mine, other, strict=True) if a and not b],
-            "only_champion": [n for n, a, b in zip(names, mine, other, strict=True) if b and not a]}
+    mine = {r["name"]: (r["actual"], r["predicted"]) for r in predictions}
+    c = compare.by_name(mine, registry.predictions(champion_run), rng, p["bootstrap"], p["level"])
+    return {**c, "version": version, "run_id": champion_run, "champion_val_acc": value}
 
 
 def read_json(path):

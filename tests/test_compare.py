@@ -42,11 +42,14 @@ def test_a_clear_difference_is_called_and_identical_models_are_not():
     assert "not distinguishable" in compare.verdict(compare.paired(A, B, np.random.default_rng(0)))
 
 
-def test_aligned_matches_names_not_positions():
-    names, a, b = compare.aligned(["x", "y", "z"], [1, 0, 1], ["z", "x", "w"], [0, 1, 1])
-    assert names == ["x", "z"] and list(a) == [True, True] and list(b) == [True, False]
+def test_by_name_matches_names_not_positions():
+    a = {"x": ("de", "de"), "y": ("fr", "it"), "z": ("es", "es")}
+    b = {"z": ("es", "pt"), "x": ("de", "de"), "w": ("ru", "ru")}          # w: scored by B only
+    c = compare.by_name(a, b, np.random.default_rng(0))
+    assert (c["n"], c["acc_a"], c["acc_b"]) == (2, 1.0, 0.5)
+    assert (c["names_only_a"], c["names_only_b"]) == (["z"], []) and c["diff"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        compare.aligned(["x"], [1], ["y"], [1])
+        compare.by_name({"x": ("de", "de")}, {"y": ("de", "de")}, np.random.default_rng(0))
     with pytest.raises(ValueError):
         compare.paired([1, 0], [1], np.random.default_rng(0))
 

@@ -15,23 +15,18 @@ def cmd_compare(args):
     tracking.connect()
     ra, rb = registry.find_run(args.a), registry.find_run(args.b)
     pa, pb = registry.predictions(ra.info.run_id), registry.predictions(rb.info.run_id)
-    names, a, b = compare.aligned(list(pa), [x == y for x, y in pa.values()],
-                                  list(pb), [x == y for x, y in pb.values()])
-    c = compare.paired(a, b, np.random.default_rng(args.seed), args.bootstrap, args.level)
-    only = {side: [{"name": n, "actual": pa[n][0], "a": pa[n][1], "b": pb[n][1]}
-                   for n, x, y in zip(names, a, b, strict=True) if (x and not y if side == "a" else y and not x)]
-            for side in ("a", "b")}
-    label = {k: f"{r.info.run_name} ({r.info.run_id[:8]})" for k, r in (("a", ra), ("b", rb))}
+    c = compare.by_name(pa, pb, np.random.default_rng(args.seed), args.bootstrap, args.level)
     if args.json:
-        print(json.dumps({**c, "a": ra.info.run_id, "b": rb.info.run_id, "only_a": only["a"], "only_b": only["b"],
-                          "n_only_a": c["only_a"], "n_only_b": c["only_b"]}))
+        print(json.dumps({**c, "a": ra.info.run_id, "b": rb.info.run_id}))
         return
-    print(f"A = {label['a']}: val acc {a.mean():.4f}\nB = {label['b']}: val acc {b.mean():.4f}")
+    for side, r in (("A", ra), ("B", rb)):
+        print(f"{side} = {r.info.run_name} ({r.info.run_id[:8]}): val acc {c[f'acc_{side.lower()}']:.4f}")
     print(compare.verdict(c))
-    for side, other in (("a", "b"), ("b", "a")):
-        rows = only[side]
-        print(f"right only by {side.upper()} ({len(rows)}): "
-              + ", ".join(f"{r['name']} ({r['actual']}; {other.upper()} said {r[other]})" for r in rows))
+    for side, mine, theirs in (("A", pa, pb), ("B", pb, pa)):
+        other = "B" if side == "A" else "A"
+        names = c[f"names_only_{side.lower()}"]
+        print(f"right only by {side} ({len(names)}): "
+              + ", ".join(f"{n} ({mine[n][0]}; {other} said {theirs[n][1]})" for n in names))
 
 
 def stdin_names():

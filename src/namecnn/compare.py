@@ -29,15 +29,18 @@ def paired(a_right, b_right, rng, n_boot=2000, level=0.95):
             "level": level}
 
 
-def aligned(names_a, right_a, names_b, right_b):
-    """Both correctness vectors over the names both were scored on, in A's order; raises if they share none."""
-    where = {str(n): i for i, n in enumerate(names_b)}
-    common = [i for i, n in enumerate(names_a) if str(n) in where]
-    if not common:
+def by_name(a, b, rng, n_boot=2000, level=0.95):
+    """Two models' predictions {name: (actual, predicted)} compared on the names both scored (matched by name,
+    in A's order): `paired`, plus each model's accuracy there and the names only A / only B gets right."""
+    names = [n for n in a if n in b]
+    if not names:
         raise ValueError("the two runs share no scored names")
-    a = np.asarray(right_a, dtype=bool)[common]
-    b = np.asarray(right_b, dtype=bool)[[where[str(names_a[i])] for i in common]]
-    return [str(names_a[i]) for i in common], a, b
+    right_a = np.array([a[n][0] == a[n][1] for n in names])
+    right_b = np.array([b[n][0] == b[n][1] for n in names])
+    return {**paired(right_a, right_b, rng, n_boot, level), "acc_a": float(right_a.mean()),
+            "acc_b": float(right_b.mean()),
+            "names_only_a": [n for n, x, y in zip(names, right_a, right_b, strict=True) if x and not y],
+            "names_only_b": [n for n, x, y in zip(names, right_a, right_b, strict=True) if y and not x]}
 
 
 def verdict(c, a="A", b="B"):
