@@ -56,8 +56,9 @@ def test_onehot_layer_equals_dense_conv_on_onehot_matrix(rng):
     d, N, L = 7, 5, 9
     X = rng.integers(0, d + 1, size=(N, L))
     F, b = rng.normal(size=(4, d, 3)), rng.normal(size=4)
-    dense = np.eye(d + 1)[X][:, :, :d]                               # (N, L, d), pad rows all zero
-    out, cache = onehot.conv_forward(X, F, b)
+    XT = X.T
+    dense = np.eye(d + 1)[XT][:, :, :d]                              # (L, N, d), pad rows all zero
+    out, cache = onehot.conv_forward(XT, F, b)
     out_dense, cache_dense = layers.conv_forward(dense, F, b)
     np.testing.assert_allclose(out, out_dense, atol=1e-12)
     dout = rng.normal(size=out.shape)
@@ -68,14 +69,25 @@ def test_onehot_layer_equals_dense_conv_on_onehot_matrix(rng):
 
 
 def test_conv_against_loops(rng):
-    h, F, b = rng.normal(size=(3, 8, 4)), rng.normal(size=(5, 4, 3)), rng.normal(size=5)
-    out, _ = layers.conv_forward(h, F, b)
-    expect = np.zeros((3, 6, 5))
+    h, F, b = rng.normal(size=(8, 3, 4)), rng.normal(size=(5, 4, 3)), rng.normal(size=5)   # h (L, N, C)
+    out, cache = layers.conv_forward(h, F, b)
+    expect = np.zeros((6, 3, 5))
     for n in range(3):
         for p in range(6):
             for f in range(5):
-                expect[n, p, f] = np.sum(h[n, p:p + 3, :].T * F[f]) + b[f]
+                expect[p, n, f] = np.sum(h[p:p + 3, n, :].T * F[f]) + b[f]
     np.testing.assert_allclose(out, expect, atol=1e-12)
+    dout = rng.normal(size=out.shape)
+    dh, dF, db = layers.conv_backward(dout, cache)
+    expect_dh, expect_dF = np.zeros_like(h), np.zeros_like(F)
+    for n in range(3):
+        for p in range(6):
+            for f in range(5):
+                expect_dh[p:p + 3, n, :] += dout[p, n, f] * F[f].T
+                expect_dF[f] += dout[p, n, f] * h[p:p + 3, n, :].T
+    np.testing.assert_allclose(dh, expect_dh, atol=1e-12)
+    np.testing.assert_allclose(dF, expect_dF, atol=1e-12)
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 1)), atol=1e-12)
 
 
 def test_reference_mx_and_mf_agree(rng):
@@ -134,11 +146,11 @@ def test_max_pooling_fast_equals_reference(L):
 
 
 def test_max_pooling_takes_the_max_over_positions(rng):
-    h = rng.normal(size=(3, 5, 4))
+    h = rng.normal(size=(5, 3, 4))                              # (L, N, C)
     out, cache = layers.maxpool_forward(h)
-    np.testing.assert_array_equal(out, h.max(axis=1))
+    np.testing.assert_array_equal(out, h.max(axis=0))
     dh = layers.maxpool_backward(np.ones((3, 4)), cache)
-    assert dh.sum() == 12 and (dh * h).sum() == pytest.approx(h.max(axis=1).sum())
+    assert dh.sum() == 12 and (dh * h).sum() == pytest.approx(h.max(axis=0).sum())
 
 
 def padded_names(rng, d, n_len, N=8):
@@ -187,10 +199,11 @@ def test_fused_pool_backward_equals_dense_route(rng):
     gradient spread back by layers.maxpool_backward, then onehot.conv_backward's scatter of every window."""
     X, _ = padded_names(rng, 7, 12, N=9)
     F, b = rng.normal(size=(5, 7, 3)), rng.normal(size=5)
-    out, cache = onehot.conv_pool_forward(X, F, b)
-    h, conv_cache = onehot.conv_forward(X, F, b)
-    np.testing.assert_array_equal(out, h.max(axis=1))
-    np.testing.assert_array_equal(onehot.conv_pool_forward(X, F, b, positions=False)[0], out)
+    XT = np.ascontiguousarray(X.T)
+    out, cache = onehot.conv_pool_forward(XT, F, b)
+    h, conv_cache = onehot.conv_forward(XT, F, b)
+    np.testing.assert_array_equal(out, h.max(axis=0))
+    np.testing.assert_array_equal(onehot.conv_pool_forward(XT, F, b, positions=False)[0], out)
     dout = rng.normal(size=out.shape) * (rng.random(out.shape) > 0.3)
     dF, db = onehot.conv_pool_backward(dout, cache)
     dF_dense, db_dense = onehot.conv_backward(layers.maxpool_backward(dout, (h, out)), conv_cache)
@@ -199,8 +212,8 @@ def test_fused_pool_backward_equals_dense_route(rng):
 
 
 def test_argmax_positions_points_at_a_maximum(rng):
-    h = rng.normal(size=(4, 6, 3))
-    h[0, 2:5, 1] = 9.0                                          # a three-way tie
-    at = layers.argmax_positions(h, h.max(axis=1))
-    np.testing.assert_array_equal(np.take_along_axis(h, at[:, None, :].astype(np.intp), axis=1)[:, 0], h.max(axis=1))
+    h = rng.normal(size=(6, 4, 3))                              # (L, N, C)
+    h[2:5, 0, 1] = 9.0                                          # a three-way tie
+    at = layers.argmax_positions(h, h.max(axis=0))
+    np.testing.assert_array_equal(np.take_along_axis(h, at[None].astype(np.intp), axis=0)[0], h.max(axis=0))
     assert at[0, 1] == 4                                        # the last of the tied windows

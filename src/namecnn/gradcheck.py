@@ -6,7 +6,7 @@ from . import layers, model, onehot
 
 def relu_pattern(params, X):
     """Which conv pre-activations are positive: where ReLU's kinks lie for this batch."""
-    h, _ = onehot.conv_forward(X, params["F1"], params.get("b1"))
+    h, _ = onehot.conv_forward(np.ascontiguousarray(X.T), params["F1"], params.get("b1"))
     signs = [h > 0]
     for i in range(2, model.n_conv(params) + 1):
         h, _ = layers.conv_forward(np.maximum(h, 0), params[f"F{i}"], params.get(f"b{i}"))

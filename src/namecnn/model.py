@@ -63,10 +63,10 @@ def trimmed_length(X, pad, reach):
 
 
 def fast_loss(params, X, y=None, mask=None):
-    """Fast path: gather first layer, im2col + BLAS above it, no loop over examples.
+    """Fast path: gather first layer, one product per tap above it, positions-first activations (layers.py).
 
     With pooling, the last layer's ReLU runs after the max over positions (max and ReLU commute), on
-    (N, n_L) instead of (N, L_L, n_L), and the input is cut after the batch's longest name (trimmed_length);
+    (N, n_L) instead of (L_L, N, n_L), and the input is cut after the batch's longest name (trimmed_length);
     a one-layer pooled network takes the fused first layer and pool (onehot.conv_pool_*), whose backward
     scatters from the maximal windows alone.
     """
@@ -75,22 +75,23 @@ def fast_loss(params, X, y=None, mask=None):
     pool = pooled(params, X.shape[1] - reach)
     if pool:
         X = X[:, :trimmed_length(X, params["F1"].shape[1], reach)]
+    XT = np.ascontiguousarray(X.T)                                          # (n_len, N)
     if pool and L == 1:
-        h, cache = onehot.conv_pool_forward(X, params["F1"], params.get("b1"), positions=y is not None)
+        h, cache = onehot.conv_pool_forward(XT, params["F1"], params.get("b1"), positions=y is not None)
     else:
-        h, cache = onehot.conv_forward(X, params["F1"], params.get("b1"))      # (N, L_1, n_1)
+        h, cache = onehot.conv_forward(XT, params["F1"], params.get("b1"))     # (L_1, N, n_1)
     caches, relus = [cache], []
     for i in range(2, L + 1):
         h, relu = layers.relu_forward(h)
         relus.append(relu)
-        h, cache = layers.conv_forward(h, params[f"F{i}"], params.get(f"b{i}"))  # (N, L_i, n_i)
+        h, cache = layers.conv_forward(h, params[f"F{i}"], params.get(f"b{i}"))  # (L_i, N, n_i)
         caches.append(cache)
-    N = X.shape[0]
     if pool and L > 1:
         h, pool_cache = layers.maxpool_forward(h)                   # (N, n_L)
-    x, relu = layers.relu_forward(h)
+    elif not pool:
+        h, shape = layers.flatten_forward(h)                        # (N, L_L * n_L)
+    x, relu = layers.relu_forward(h)                                # (N, D)
     relus.append(relu)
-    x = x.reshape(N, -1)                                            # (N, D)
     if mask is not None:
         x = x * mask
     scores, aff = layers.affine_forward(x, params["W"], params["b"])
@@ -100,13 +101,12 @@ def fast_loss(params, X, y=None, mask=None):
     grads = {}
     dx, grads["W"], grads["b"] = layers.affine_backward(dscores, aff)
     if mask is not None:
-        dx = dx * mask
-    dh = layers.relu_backward(dx.reshape(h.shape), relus[-1])
+        dx *= mask
+    dh = layers.relu_backward(dx, relus[-1])
     if pool and L == 1:
         grads["F1"], db = onehot.conv_pool_backward(dh, caches[0])
     else:
-        if pool:
-            dh = layers.maxpool_backward(dh, pool_cache)
+        dh = layers.maxpool_backward(dh, pool_cache) if pool else layers.flatten_backward(dh, shape)
         for i in range(L, 1, -1):
             dh, grads[f"F{i}"], db = layers.conv_backward(dh, caches[i - 1])
             if f"b{i}" in params:
