@@ -77,7 +77,8 @@ def main():
         f"at {lr['peak_acc']:.3f}).",
         "![LR range test](lr_range/lr_range.png)",
         "## Search", report.search_section(read_json(r / "search" / "best_params.json"),
-                                           read_csv(r / "search" / "trials.csv"), read_json(r / "search" / "confirm.json")),
+                                           read_csv(r / "search" / "trials.csv"),
+                                           read_json(r / "search" / "confirm.json")),
         *study,
         "## MLflow",
         f"Run `{run['run_id']}` (experiment `{run['experiment_id']}`) in `{run['tracking_uri']}` holds the "

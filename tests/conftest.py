@@ -10,7 +10,8 @@ import yaml
 
 from helpers import RAW, ROOT, TINY, merge, sh
 
-SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults", "test_predict"}   # `make check` (-m "not slow") skips these
+# `make check` (-m "not slow") skips these
+SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults", "test_predict"}
 
 
 def pytest_collection_modifyitems(items):

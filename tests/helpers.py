@@ -52,8 +52,8 @@ def sh(cmd, cwd, env, check=True):
 
 
 
-FAULT_TRAIN = tiny_train(seed=3, dropout=0.1, steps=150, lr={"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50},
-                         eval_every=50, train_eval_size=200, dtype="float32")
+FAULT_TRAIN = tiny_train(seed=3, dropout=0.1, steps=150, eval_every=50, train_eval_size=200, dtype="float32",
+                         lr={"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50})
 
 
 def set_train(path, **over):

@@ -53,8 +53,9 @@ def test_closure_sees_function_level_imports():
 
 
 def test_search_depends_on_the_default_network_not_the_train_section():
-    """Trials draw over the default network of study.configs (search.default), which test_the_default_network_is_the_train_section keeps equal to
-    the train section: a `-S train.…` variant does not rerun the search."""
+    """Trials draw over the default network of study.configs (search.default), which
+    test_the_default_network_is_the_train_section keeps equal to the train section: a `-S train.…` variant does
+    not rerun the search."""
     assert STAGES["search"]["params"] == ["search", "study.base", "study.configs.${search.default}"]
 
 

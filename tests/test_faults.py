@@ -131,7 +131,8 @@ def test_unreachable_tracking_server_fails_fast_and_clearly(work):
 def run_train_patched(path, env, patch, **over):
     """The train stage with `patch` (Python source) run first in its process: how a fault is injected."""
     set_train(path, **over)
-    code = f"{patch}\nimport runpy, sys\nsys.argv = {train_cmd()[1:]!r}\nrunpy.run_path(sys.argv[0], run_name='__main__')\n"
+    code = (f"{patch}\nimport runpy, sys\nsys.argv = {train_cmd()[1:]!r}\n"
+            "runpy.run_path(sys.argv[0], run_name='__main__')\n")
     return subprocess.run([sys.executable, "-c", code], cwd=path, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -175,7 +176,8 @@ def test_full_store_during_training_is_one_line_and_the_next_run_marks_the_run_f
     assert run.info.status == "RUNNING" and not (path / "models").exists()
     again = run_train(path, env)
     assert again.returncode == 0, again.stderr
-    assert f"note: MLflow run {run.info.run_id} was left RUNNING by a process that is gone; marked FAILED" in again.stderr
+    note = f"note: MLflow run {run.info.run_id} was left RUNNING by a process that is gone; marked FAILED"
+    assert note in again.stderr
     assert sorted(x.info.status for x in runs(path)) == ["FAILED", "FINISHED"]
 
 
@@ -215,7 +217,8 @@ def test_a_really_full_disk_during_training(work):
         import mlflow
 
         client = mlflow.MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
-        statuses = sorted(x.info.status for x in client.search_runs([client.get_experiment_by_name("namecnn").experiment_id]))
+        experiment_id = client.get_experiment_by_name("namecnn").experiment_id
+        statuses = sorted(x.info.status for x in client.search_runs([experiment_id]))
         assert statuses == ["FAILED", "FINISHED"]
 
 
@@ -245,7 +248,8 @@ def test_a_truncated_store_is_one_line(work):
 READ_ONLY = '''
 import sqlite3, sqlalchemy.exc, mlflow
 def start_run(*a, **k):
-    raise sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+    readonly = sqlite3.OperationalError("attempt to write a readonly database")
+    raise sqlalchemy.exc.OperationalError("INSERT", {}, readonly)
 mlflow.start_run = start_run
 '''
 

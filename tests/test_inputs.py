@@ -78,13 +78,15 @@ def test_a_key_given_twice_names_both_lines(tmp_path):
 
 
 def test_a_network_too_big_for_memory_is_refused_before_allocating(meta):
-    with pytest.raises(NameCNNError, match=r"^train\.filters: this network needs about \d+\.\d GiB .* lower train\.filters$"):
+    needs = r"^train\.filters: this network needs about \d+\.\d GiB .* lower train\.filters$"
+    with pytest.raises(NameCNNError, match=needs):
         config.train_config(tiny_train(layers=1, filters=[100_000_000], widths=[3]), meta)
 
 
 def test_a_batch_too_big_for_memory_names_the_batch(meta, monkeypatch):
     monkeypatch.setattr(memory, "available", lambda: 400 << 20)
-    with pytest.raises(NameCNNError, match=r"^train\.batch_size: .* than the 0\.4 GiB available; lower train\.batch_size$"):
+    available = r"^train\.batch_size: .* than the 0\.4 GiB available; lower train\.batch_size$"
+    with pytest.raises(NameCNNError, match=available):
         config.train_config(tiny_train(layers=1, filters=[300], widths=[3], batch_size=100_000), meta)
     config.train_config(tiny_train(), meta)                 # the tiny network fits in 400 MiB
 
