@@ -97,7 +97,7 @@ def test_memory_estimate_counts_what_training_allocates():
     weights, activations = memory.training_bytes(arch, 100, 4)
     n = sum(p.size for p in params.values())
     assert weights == n * (8 + 3 * 4)
-    assert activations == (300 * 17 + 32 * 15 + 15 * 300 * 3) * 4 * 2 * 4096
+    assert activations == (300 * 17 + 32 * 15 + 2 * 17 * 300) * 4 * 2 * 4096
 
 
 # --- model.json against the weights ---------------------------------------------------------------------------

@@ -309,3 +309,11 @@ def test_two_workers_share_a_postgresql_study(project, postgres):
     root, encoded = project
     s = search.search(params(n_trials=6, storage=postgres), TRAIN, encoded, root / "out", workers=2)
     check_shared_study(s, postgres, root, 6)
+
+
+def test_run_json_names_the_embedded_store_as_a_user_types_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert tracking.connect(tmp_path) == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert tracking.shown_uri(tmp_path) == "sqlite:///mlflow.db"            # though connect exported the path
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert tracking.shown_uri(tmp_path) == "http://127.0.0.1:5000"

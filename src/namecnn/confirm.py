@@ -29,7 +29,11 @@ def candidates(study, top, default):
     out = [(default, enqueued[0].number if enqueued else None, enqueued[0].params if enqueued else None)]
     scored = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED") and t.intermediate_values
               and t.params != out[0][2]]
-    done = sorted(scored, key=lambda t: (-max(t.intermediate_values), -t.intermediate_values[max(t.intermediate_values)]))
+    def rank(t):
+        rung = max(t.intermediate_values)
+        return -rung, -t.intermediate_values[rung]
+
+    done = sorted(scored, key=rank)
     seen = [out[0][2]]
     for t in done:
         if len(out) > top:
@@ -103,5 +107,6 @@ def confirm(ctx, study, default_name, encoded_dir, jobs):
     return {"selected_on": "mean balanced accuracy on the held-out inner names (never the validation names)",
             "seeds": p["confirm"]["seeds"], "steps": ctx.base["steps"], "candidates": out, "winner": winner,
             "default": default_name,
-            "beats_default": best is not mine and best["inner_balanced_acc"]["mean"] > mine["inner_balanced_acc"]["mean"],
+            "beats_default": (best is not mine
+                              and best["inner_balanced_acc"]["mean"] > mine["inner_balanced_acc"]["mean"]),
             "minutes": round((time.time() - start) / 60, 3), "jobs": jobs}

@@ -36,12 +36,13 @@ def available():
 
 def training_bytes(arch, batch, itemsize, eval_rows=4096):
     """(weights, activations): the bytes a training needs at its peak, roughly. The weights are drawn in float64,
-    then kept with their gradients and momentum; a training batch keeps each layer's output and its im2col
-    columns for the backward pass, an evaluation batch (train.score's 4096 rows) only passes through."""
-    c_in, n_params, per_row = arch.d, 0, 0
+    then kept with their gradients and momentum; a training batch keeps each layer's output for the backward
+    pass, where a layer above the first adds its input's gradient and one tap's product (twice its input); an
+    evaluation batch (train.score's 4096 rows) only passes through."""
+    c_in, length_in, n_params, per_row = arch.d, arch.n_len, 0, 0
     for n, k, length in zip(arch.filters, arch.widths, arch.lengths, strict=True):
         n_params += n * c_in * k + n
-        per_row += n * length + (length * c_in * k if c_in != arch.d else 0)
-        c_in = n
+        per_row += n * length + (2 * length_in * c_in if c_in != arch.d else 0)
+        c_in, length_in = n, length
     n_params += arch.dense_in * arch.n_classes + arch.n_classes
     return n_params * (8 + 3 * itemsize), per_row * itemsize * max(4 * batch, 2 * eval_rows)

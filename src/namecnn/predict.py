@@ -14,6 +14,7 @@ from . import data, model
 from .data import fold
 from .errors import NameCNNError
 
+
 def clean(names, meta):
     """Fold every name and fit it to the model: (cleaned names, warnings). Raises for an empty name."""
     boundary = meta.get("boundary")

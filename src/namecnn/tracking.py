@@ -155,11 +155,17 @@ def log_config(cfg, prefix=""):
     mlflow.log_params(flat(cfg, prefix))
 
 
+def shown_uri(root=None):
+    """The store as a user types it: sqlite:///mlflow.db for the embedded one (mlflow.set_tracking_uri exports
+    its absolute path as MLFLOW_TRACKING_URI, so the variable alone cannot tell), else the URI as set."""
+    uri = tracking_uri(root)
+    return "sqlite:///mlflow.db" if uri == f"sqlite:///{(root or repo_root()) / 'mlflow.db'}" else uri
+
+
 def write_run(path, run, **extra):
-    """The run's id beside its outputs; the store is named as a user types it (sqlite:///mlflow.db at the
-    project root), not by this machine's absolute path."""
+    """The run's id beside its outputs, and its store as shown_uri names it, not by this machine's path."""
     fsio.write_json(path, {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
-                           "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db", **extra})
+                           "tracking_uri": shown_uri(), **extra})
 
 
 def read_run(path):
