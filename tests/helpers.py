@@ -30,7 +30,7 @@ TINY = {
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},
     "bench": {"steps": 5, "reference_steps": 1, "repeats": 1},
-    "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20, "confirm": {"top": 1, "seeds": [1]},
+    "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20, "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0},
                "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
     "baseline": {"max_iter": 300},
     "study": {"steps": 40, "seeds": [1, 2],

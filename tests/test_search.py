@@ -14,7 +14,7 @@ import optuna
 import pytest
 
 from helpers import tiny_train
-from namecnn import data, search, space, tracking, trials
+from namecnn import confirm, data, search, space, tracking, trials
 from namecnn.errors import NameCNNError
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
@@ -32,8 +32,8 @@ SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 
 def params(**over):
     return {"sampler": "random", "n_trials": 4, "eval_every": 30, "seed": 0, "pruner": "none", "min_steps": 30,
             "reduction_factor": 3, "inner_fraction": 0.15, "default": "default_model", "enqueue": [],
-            "confirm": {"top": 1, "seeds": [1]}, "storage": "", "study_name": "t", "workers": 1, "space": SPACE,
-            **over}
+            "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0}, "storage": "", "study_name": "t", "workers": 1,
+            "space": SPACE, **over}
 
 
 def test_space_is_conditional_on_layers():
@@ -216,7 +216,8 @@ def test_a_default_outside_the_space_is_named(project):
 def test_successive_halving_stops_trials_at_its_rungs(project):
     """min_steps 20, reduction factor 3, 180 steps: a trial stops at step 20 or 60, or trains all 180."""
     root, encoded = project
-    p = params(n_trials=10, pruner="successive_halving", min_steps=20, eval_every=20, confirm={"top": 0, "seeds": [1]})
+    p = params(n_trials=10, pruner="successive_halving", min_steps=20, eval_every=20,
+               confirm={"top": 0, "seeds": [1], "min_lead": 0.0})
     s = search.search(p, {**TRAIN, "steps": 180}, encoded, root / "out")
     study = states(s, root)
     pruned = [t.user_attrs["steps"] for t in study.trials if t.state.name == "PRUNED"]
@@ -228,7 +229,7 @@ def test_successive_halving_stops_trials_at_its_rungs(project):
 
 def test_confirmation_retrains_each_candidate_with_every_seed(project):
     root, encoded = project
-    p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2]})
+    p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2], "min_lead": 0.0})
     s = search.search(p, TRAIN, encoded, root / "out")
     confirmed = json.loads((root / "out" / "confirm.json").read_text())
     names = [c["name"] for c in confirmed["candidates"]]
@@ -317,3 +318,17 @@ def test_run_json_names_the_embedded_store_as_a_user_types_it(tmp_path, monkeypa
     assert tracking.shown_uri(tmp_path) == "sqlite:///mlflow.db"            # though connect exported the path
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
     assert tracking.shown_uri(tmp_path) == "http://127.0.0.1:5000"
+
+
+def test_a_challenger_replaces_the_default_only_beyond_the_seeds_noise():
+    def cand(name, inner):
+        return {"name": name, "runs": [{"inner_balanced_acc": v} for v in inner],
+                "inner_balanced_acc": {"mean": float(np.mean(inner))}}
+
+    default, challenger = cand("default", [0.60, 0.62, 0.64]), cand("t7", [0.63, 0.64, 0.65])
+    se = (0.0004 / 3 + 0.0001 / 3) ** 0.5                     # sample variances 4e-4 and 1e-4, three seeds each
+    best, lead, got_se, _ = confirm.verdict([default, challenger], 1.0)
+    assert best is challenger and lead == pytest.approx(0.02) and got_se == pytest.approx(se)
+    assert [confirm.verdict([default, challenger], m)[3] for m in (0.0, 1.0, 1.5, 2.0)] == [True, True, True, False]
+    assert confirm.verdict([challenger, default], 0.0)[3] is False                # the default is the best
+    assert confirm.verdict([cand("d", [0.60]), cand("c", [0.61])], 5.0)[3] is True   # one seed: any lead

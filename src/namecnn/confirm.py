@@ -98,15 +98,26 @@ def confirm(ctx, study, default_name, encoded_dir, jobs):
         out.append({"name": name, "trial": number, "config": {k: cfgs[name][k] for k in space.KEYS},
                     "runs": rows, **{k: stats(rows, k) for k in ("inner_balanced_acc", "inner_acc", "val_acc",
                                                                   "val_balanced_acc")}})
-    best = max(out, key=lambda c: c["inner_balanced_acc"]["mean"])
-    mine = out[0]
+    min_lead = p["confirm"]["min_lead"]
+    best, lead, se, beats = verdict(out, min_lead)
     winner = {"name": best["name"], "trial": best["trial"], "inner_mean": best["inner_balanced_acc"]["mean"],
               "inner_sd": best["inner_balanced_acc"]["sd"], "val_mean": best["val_acc"]["mean"],
-              "val_sd": best["val_acc"]["sd"], "is_default": best is mine,
-              "command": None if best is mine else space.exp_command(cfgs[best["name"]], p["space"])}
+              "val_sd": best["val_acc"]["sd"], "is_default": best is out[0], "lead": lead, "lead_se": se,
+              "min_lead": min_lead,
+              "command": None if best is out[0] else space.exp_command(cfgs[best["name"]], p["space"])}
     return {"selected_on": "mean balanced accuracy on the held-out inner names (never the validation names)",
             "seeds": p["confirm"]["seeds"], "steps": ctx.base["steps"], "candidates": out, "winner": winner,
-            "default": default_name,
-            "beats_default": (best is not mine
-                              and best["inner_balanced_acc"]["mean"] > mine["inner_balanced_acc"]["mean"]),
+            "default": default_name, "beats_default": beats,
             "minutes": round((time.time() - start) / 60, 3), "jobs": jobs}
+
+
+def verdict(candidates, min_lead):
+    """(winner, lead, se, beats): the candidate with the best mean inner score; its lead over the default
+    (candidates[0]); the standard error of that lead from each one's sample sd over its seeds (0 with one seed);
+    and whether it replaces the default, a lead of more than min_lead standard errors. Three seeds cannot tell
+    a lead of a fraction of their spread from noise, and adopting a new default reruns the study."""
+    best = max(candidates, key=lambda c: c["inner_balanced_acc"]["mean"])
+    a, b = ([r["inner_balanced_acc"] for r in c["runs"]] for c in (best, candidates[0]))
+    lead = float(np.mean(a) - np.mean(b))
+    se = float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.0
+    return best, lead, se, best is not candidates[0] and lead > min_lead * se

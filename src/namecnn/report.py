@@ -117,11 +117,20 @@ def search_section(summary, trials, confirmed):
              ms(c["val_acc"]), ms(c["val_balanced_acc"]), f"`{c['config']['filters']}` k`{c['config']['widths']}`"]
             for c in confirmed["candidates"]]
     w = confirmed["winner"]
-    verdict = (f"The search beat the hand-found default: {w['name']} scores {w['inner_mean']:.4f} on the inner "
-               f"names against the default's {confirmed['candidates'][0]['inner_balanced_acc']['mean']:.4f}. "
-               f"Adopt it with\n\n```bash\n{w['command']}\n```"
-               if confirmed["beats_default"] else
-               "The search did not beat the hand-found default on the inner names: the default stays.")
+    mine = confirmed["candidates"][0]["inner_balanced_acc"]["mean"]
+    lead = (f"{w['lead']:.4f}, {w['lead'] / w['lead_se']:.1f} standard errors of the difference (from the seeds' "
+            f"spread; `search.confirm.min_lead` asks for more than {w['min_lead']:g})" if w["lead_se"] > 0 else
+            f"{w['lead']:.4f} (one seed: no spread to weigh it against)")
+    if confirmed["beats_default"]:
+        verdict = (f"The search beat the hand-found default: {w['name']} scores {w['inner_mean']:.4f} on the inner "
+                   f"names against the default's {mine:.4f}, a lead of {lead}. Adopt it with\n\n```bash\n"
+                   f"{w['command']}\n```")
+    elif w["command"]:
+        verdict = (f"The search did not beat the hand-found default on the inner names by more than the seeds' "
+                   f"noise: {w['name']} leads it by {lead}. The default stays; to try the challenger anyway:"
+                   f"\n\n```bash\n{w['command']}\n```")
+    else:
+        verdict = "The search did not beat the hand-found default on the inner names: the default stays."
     text += (f"\n\n**Confirmation** ({len(confirmed['seeds'])} seeds each, {confirmed['steps']} steps). Each "
              "candidate and seed trains twice: on the inner training names, scored on the held-out inner names "
              "(the winner is chosen by this score), and on all training names as the train stage does, scored on "

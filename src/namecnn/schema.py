@@ -111,7 +111,7 @@ SECTIONS = {
                "min_steps": integer(1), "reduction_factor": integer(2), "inner_fraction": real(0, 0.5, lo_open=True),
                "default": text, "enqueue": resolved, "confirm": mapping, "storage": text, "study_name": text,
                "workers": integer(0), "space": resolved},
-    "search.confirm": {"top": integer(0), "seeds": seeds},
+    "search.confirm": {"top": integer(0), "seeds": seeds, "min_lead": real(0)},
     "bench.networks": {"study": text, "default": text},
     "baseline": {"ngram": resolved, "C": POSITIVE, "analyzer": one_of("char", "char_wb"), "max_iter": integer(1),
                  "seed": integer(0)},

@@ -106,5 +106,11 @@ def describe(s):
         lines.append(f"best trial {s['best_trial']}: inner balanced acc {s['best_value']:.4f}")
     lines.append(f"confirmed winner {w['name']}: inner balanced acc {w['inner_mean']:.4f} ± {w['inner_sd']:.4f}, "
                  f"validation acc {w['val_mean']:.4f} ± {w['val_sd']:.4f} (reported, not selected on)")
-    lines.append(f"adopt it with: {w['command']}" if w["command"] else "the default stays: the search did not beat it")
+    if s["beats_default"]:
+        lines.append(f"adopt it with: {w['command']}")
+    elif w["command"]:
+        lines.append(f"the default stays: {w['name']} leads it by {w['lead']:.4f}, not more than "
+                     f"search.confirm.min_lead = {w['min_lead']:g} standard errors ({w['lead_se']:.4f})")
+    else:
+        lines.append("the default stays: the search did not beat it")
     return lines
