@@ -30,7 +30,7 @@ check: setup          # the quick loop: the tests not marked slow, under a minut
 exps: setup          # experiments in 120 columns: the headline metrics and the params that differ (not the file hashes)
 	$(BIN)/dvc exp show --no-pager --only-changed --drop 'Created|State|Executor|.*/.*|models' --keep 'acc|acc_lo|acc_hi|vs_champ|p_champ|ms_step'
 
-bench: setup
+bench: setup         # the default network's step, and the study's against the reference method
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode
-	$(BIN)/namecnn bench --from-params train
-	$(BIN)/namecnn bench --impl both --reference-steps 3
+	$(BIN)/namecnn bench --network train
+	$(BIN)/namecnn bench --network t8_cyclic --impl both --reference-steps 3

@@ -13,9 +13,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from namecnn import config, data, layers, model, onehot, sampling, schedule, train, workers
+from namecnn import data
 from namecnn.errors import NameCNNError, guard
-from namecnn.optim import momentum_step
+from namecnn.nn import layers, model, onehot
+from namecnn.study import networks
+from namecnn.training import sampling, schedule, train, workers
+from namecnn.training.optim import momentum_step
 
 
 class Laps:
@@ -78,7 +81,7 @@ def phases(cfg, arch, split, steps, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--from-params", default="train", metavar="SECTION", help="a train-like section (default train)")
+    ap.add_argument("--network", default="train", help="train (default) or a study.configs name")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=100)
@@ -86,13 +89,13 @@ def main():
     args = ap.parse_args()
     workers.one_thread()
     splits, meta = data.load(args.data)
-    cfg, arch = config.train_config(config.load_section(args.from_params, args.params), meta, args.from_params)
+    cfg, arch = networks.named(args.network, meta, args.params)
     if not (arch.pool and len(arch.filters) == 1 and arch.bias and cfg["dropout"] > 0):
-        raise NameCNNError(f"{args.from_params}: step_phases times a max-pooled one-layer network with biases and "
+        raise NameCNNError(f"{args.network}: step_phases times a max-pooled one-layer network with biases and "
                            f"dropout (the default's shape), got {len(arch.filters)} layers, pool {arch.pool}")
     cfg = {**cfg, "dtype": "float32"}
     spent = phases(cfg, arch, splits["train"], args.steps, args.warmup)
-    print(f"{args.from_params}: {arch.filters[0]} filters of width {arch.widths[0]}, batch {cfg['batch_size']}, "
+    print(f"{args.network}: {arch.filters[0]} filters of width {arch.widths[0]}, batch {cfg['batch_size']}, "
           f"float32, one BLAS thread; mean over {args.steps} steps")
     for name, seconds in spent.items():
         print(f"  {name:<44}{1e3 * seconds / args.steps:7.3f} ms")

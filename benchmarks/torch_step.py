@@ -19,9 +19,11 @@ import time
 
 import numpy as np
 
-from namecnn import bench, config, data, sampling, study
+from namecnn import data
 from namecnn.errors import guard
-from namecnn.memory import keep_freed_memory
+from namecnn.study import networks
+from namecnn.training import bench, sampling
+from namecnn.training.memory import keep_freed_memory
 
 
 def torch_times(cfg, arch, split, steps, warmup=20):
@@ -60,18 +62,10 @@ def torch_times(cfg, arch, split, steps, warmup=20):
     return 1e3 * times[warmup:], torch.__version__
 
 
-def network(args, meta):
-    """The train section (--from-params) or a named configuration of study.configs over study.base."""
-    if args.from_params:
-        return config.train_config(config.load_section(args.from_params, args.params), meta, args.from_params)
-    return study.network(config.section("study", args.params), args.network, meta)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    which = ap.add_mutually_exclusive_group()
-    which.add_argument("--from-params", metavar="SECTION", help="a train-like params.yaml section, e.g. train")
-    which.add_argument("--network", default="t8_cyclic", help="a study.configs name (default t8_cyclic)")
+    ap.add_argument("--network", default="t8_cyclic",
+                    help="train (the default network) or a study.configs name (default t8_cyclic)")
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5, help="alternate the two this many times")
@@ -85,7 +79,7 @@ def main():
         sys.exit(2)
     keep_freed_memory()
     splits, meta = data.load(args.data)
-    cfg, arch = network(args, meta)
+    cfg, arch = networks.named(args.network, meta, args.params)
     cfg = {**cfg, "dtype": "float32", "impl": "fast"}
     fast, ref = [], []
     for _ in range(args.repeats):

@@ -2,10 +2,13 @@
 import argparse
 import time
 
+import mlflow
 import numpy as np
 
-from namecnn import baseline, config, data, fsio, runs, tracking
+from namecnn import config, data, fsio
 from namecnn.errors import guard
+from namecnn.scoring import baseline
+from namecnn.tracking import runs, store
 
 
 def main():
@@ -26,13 +29,11 @@ def main():
               "unseen_acc": float(np.mean(clf.predict(names) == yu)), "seconds": round(time.time() - start, 1),
               "config": {**p, "ngram": [lo, hi]}}
     fsio.write_json(args.out_json, result)
-    import mlflow
-
-    root = tracking.repo_root()
-    experiment_id = tracking.experiment(tracking.STUDY_EXPERIMENT, root)
+    root = store.repo_root()
+    experiment_id = store.experiment(store.STUDY_EXPERIMENT, root)
     runs.start_run(experiment_id, "baseline-tfidf-logreg", "baseline", root, tags={"study.config": "baseline"})
     with runs.run_status():
-        tracking.log_config(result["config"], "baseline.")
+        store.log_config(result["config"], "baseline.")
         mlflow.log_metrics({k: v for k, v in result.items() if k.endswith("acc")})
     print(f"baseline: char {lo}-{hi}-gram TF-IDF + logistic regression: val acc {result['val_acc']:.4f}, "
           f"unseen {result['unseen_acc']:.4f}, train {result['train_acc']:.4f}")

@@ -5,9 +5,11 @@ import argparse
 
 import numpy as np
 
-from namecnn import bench, config, data, fsio, study
+from namecnn import config, data, fsio
 from namecnn.errors import guard
-from namecnn.memory import keep_freed_memory
+from namecnn.study import networks
+from namecnn.training import bench, recipe
+from namecnn.training.memory import keep_freed_memory
 
 
 def timed(cfg, arch, split, steps, repeats):
@@ -26,14 +28,16 @@ def main():
     ap.add_argument("out_json")
     args = ap.parse_args()
     p = config.section("bench")
-    s = config.section("study")
+    train = config.section("train")
     splits, meta = data.load(args.encoded_dir)
-    nets = {role: study.network(s, name, meta) for role, name in p["networks"].items()}
+    nets = {"study": networks.network(config.section("study"), p["study_network"], meta, train),
+            "default": recipe.train_config(train, meta)}
+    names = {"study": p["study_network"], "default": "train"}
     keep_freed_memory()
     result = {"roofline_gflops": bench.matmul_gflops(np.float32), "threads": 1, "networks": {}}
     for role, (cfg, arch) in nets.items():
         cfg = {**cfg, "dtype": "float32", "impl": "fast"}
-        entry = {"name": p["networks"][role], **{k: cfg[k] for k in bench.NETWORK_KEYS},
+        entry = {"name": names[role], **{k: cfg[k] for k in bench.NETWORK_KEYS},
                  "fast": timed(cfg, arch, splits["train"], p["steps"], p["repeats"])}
         if role == "study":
             entry["reference"] = timed({**cfg, "impl": "reference"}, arch, splits["train"], p["reference_steps"], 1)

@@ -1,11 +1,19 @@
 """evaluate stage: score the trained model on train, validation and unseen names; log into the training run."""
 import argparse
+import json
 from pathlib import Path
 
+import mlflow
 import numpy as np
 
-from namecnn import compare, config, data, evaluation, fsio, model, modelio, plots, predict, registry, tracking
+from namecnn import config, data, fsio
 from namecnn.errors import guard
+from namecnn.nn import model, modelio
+from namecnn.reporting import plots
+from namecnn.scoring import compare
+from namecnn.scoring import metrics as evaluation
+from namecnn.serving import predict
+from namecnn.tracking import registry, store
 
 
 def main():
@@ -22,7 +30,7 @@ def main():
     params, mmeta = modelio.load(args.model_dir)
     classes = meta["classes"]
     unseen_names, unseen_y = data.read_labelled_names(args.unseen, len(classes))
-    run_id = tracking.read_run(args.run_json)
+    run_id = store.read_run(args.run_json)
     rng = np.random.default_rng(p["seed"])
     out = Path(args.out_dir)
 
@@ -47,10 +55,8 @@ def main():
     predictions = [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
                    for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)]
 
-    import mlflow
-
-    tracking.connect()
-    with tracking.store_errors():
+    store.connect()
+    with store.store_errors():
         results["champion"] = against_champion(predictions, run_id, rng, p)
         fsio.write_json(out / "scores.json", results)
         fsio.write_json(args.metrics_json, evaluation.headline(results, read_json(args.run_json).get("ms_per_step")))
@@ -91,8 +97,6 @@ def against_champion(predictions, run_id, rng, p):
 
 
 def read_json(path):
-    import json
-
     return json.loads(Path(path).read_text())
 
 

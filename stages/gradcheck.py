@@ -3,17 +3,19 @@ import argparse
 
 import numpy as np
 
-from namecnn import config, data, fsio, gradcheck, layers, model, schema
+from namecnn import config, data, fsio
 from namecnn.errors import NameCNNError, guard
+from namecnn.nn import gradcheck, layers, model
+from namecnn.training import recipe
 
 NUMERIC = {"longdouble": np.longdouble, "float64": np.float64}
 
 
 def network(name, cfg, meta, rng, bias_std):
-    """(Arch, float64 params, dropout) of configuration `name`, checked against schema and data."""
+    """(Arch, float64 params, dropout) of configuration `name`, checked against params and data."""
     section = f"gradcheck.configs.{name}"
-    schema.check(cfg, "gradcheck.configs.*", section)
-    arch = config.resolve_arch(cfg, section, meta)
+    config.check(cfg, "gradcheck.configs.*", section)
+    arch = recipe.resolve_arch(cfg, section, meta)
     return arch, model.init_params(arch, rng, np.float64, bias_std=bias_std), cfg["dropout"]
 
 
@@ -31,11 +33,11 @@ def main():
     rng = np.random.default_rng(p["seed"])
     report, failures = {}, []
     for name, cfg in p["configs"].items():
-        arch, params, dropout = network(name, cfg, meta, rng, p["bias_std"])
+        arch, weights, dropout = network(name, cfg, meta, rng, p["bias_std"])
         rows = rng.choice(len(X), p["batch"], replace=False)
         mask = layers.dropout_mask(rng, (p["batch"], arch.dense_in), dropout, np.dtype(np.float64)) \
             if dropout > 0 else None
-        table = gradcheck.check(params, X[rows], y[rows], rng, mask=mask, h=p["h"],
+        table = gradcheck.check(weights, X[rows], y[rows], rng, mask=mask, h=p["h"],
                                 max_entries=p["max_entries"], numeric_dtype=numeric_dtype)
         report[name] = {"filters": list(arch.filters), "widths": list(arch.widths), "bias": arch.bias,
                         "pool": arch.pool, "dropout": dropout, "params": table}

@@ -1,15 +1,15 @@
-"""lr_range stage: Smith's LR range test for a named network of study.configs; suggests lr.min and lr.max.
-
-It reads its own network rather than the train section, so that a variant (`dvc exp run -S train.…`) does not
-rerun it."""
+"""lr_range stage: Smith's LR range test on the default network (the train section, with the test's own seed);
+suggests lr.min and lr.max."""
 import argparse
 from pathlib import Path
 
 import numpy as np
 
-from namecnn import config, data, fsio, lrrange, plots, study
+from namecnn import config, data, fsio
 from namecnn.errors import guard
-from namecnn.memory import keep_freed_memory
+from namecnn.reporting import plots
+from namecnn.training import lrrange, recipe
+from namecnn.training.memory import keep_freed_memory
 
 
 def main():
@@ -19,7 +19,7 @@ def main():
     args = ap.parse_args()
     p = config.section("lr_range")
     splits, meta = data.load(args.encoded_dir)
-    cfg, arch = study.network(config.section("study"), p["network"], meta)
+    cfg, arch = recipe.train_config({**config.section("train"), "seed": p["seed"]}, meta)
     keep_freed_memory()
     rows = lrrange.sweep(cfg, arch, splits["train"], np.random.default_rng(cfg["seed"]), p["lr_start"], p["lr_end"],
                        p["steps"], p["smoothing"])

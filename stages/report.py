@@ -6,8 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from namecnn import fsio, report, studytables
+from namecnn import fsio
 from namecnn.errors import guard
+from namecnn.reporting import report
+from namecnn.reporting import study_tables as studytables
 
 
 def read_json(path):

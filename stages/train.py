@@ -3,11 +3,17 @@ import argparse
 import time
 from pathlib import Path
 
+import mlflow
 import numpy as np
 
 import namecnn
-from namecnn import config, data, fsio, modelio, plots, pyfunc, registry, runs, tracking, train, variant, workers
+from namecnn import config, data, fsio
 from namecnn.errors import guard
+from namecnn.nn import modelio
+from namecnn.reporting import plots
+from namecnn.serving import pyfunc
+from namecnn.tracking import registry, runs, store, variant
+from namecnn.training import recipe, train, workers
 
 ABOUT = ("Metrics: `val/*` on the 216 validation names (`val/final_acc`, its interval `val/acc_ci_low`/`high`, "
          "`val/vs_champion`: the difference to the registered champion on the same names, with its paired "
@@ -28,13 +34,11 @@ def main():
     args = ap.parse_args()
     splits, meta = data.load(args.encoded_dir)
     section = config.section("train")
-    cfg, arch = config.train_config(section, meta)
+    cfg, arch = recipe.train_config(section, meta)
     workers.one_thread()      # queued experiments run side by side (dvc queue start -j 2): no BLAS oversubscription
 
-    import mlflow
-
-    root = tracking.repo_root()
-    experiment_id = tracking.experiment(tracking.TRAIN_EXPERIMENT, root)
+    root = store.repo_root()
+    experiment_id = store.experiment(store.TRAIN_EXPERIMENT, root)
     out = Path(args.out_dir)
     rng = np.random.default_rng(cfg["seed"])
     committed = variant.committed_section("train")
@@ -45,7 +49,7 @@ def main():
                        description=variant.description("train", "train", changed, committed,
                                                        f"Network {name}. {ABOUT}"))
     with runs.run_status() as stop:
-        tracking.log_config(cfg)
+        store.log_config(cfg)
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
                            "n_val": len(splits["val"]["y"])})
         print(f"train: {len(arch.filters)} conv layers, filters {list(arch.filters)}, widths {list(arch.widths)}, "
@@ -67,7 +71,7 @@ def main():
     version = registry.register(info.model_uri, registry.MODEL)        # only once the run has FINISHED
     registry.describe(registry.MODEL, version, f"Run {r.info.run_id} ({variant.run_name(changed, name)}); "
                                                f"validation accuracy at the last step {history[-1]['val_acc']:.4f}.")
-    tracking.write_run(out / "run.json", r, registered_model=registry.MODEL, version=version,
+    store.write_run(out / "run.json", r, registered_model=registry.MODEL, version=version,
                        ms_per_step=round(ms_per_step, 3))
     last = history[-1]
     print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "

@@ -10,15 +10,6 @@ import yaml
 
 from helpers import RAW, ROOT, TINY, merge, sh
 
-# `make check` (-m "not slow") skips these
-SLOW = {"test_pipeline", "test_search", "test_serving", "test_faults", "test_predict"}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.path.stem in SLOW:
-            item.add_marker(pytest.mark.slow)
-
 
 @pytest.fixture(scope="session")
 def raw_dir():

@@ -25,16 +25,16 @@ def tiny_train(**over):
 TINY = {
     "gradcheck": {"batch": 3, "max_entries": 15,
                   "configs": {"study": {"filters": [4, 4]}, "deep_bias_dropout": {"filters": [3, 3, 3]}}},
-    "train": {"layers": 2, "filters": [8, 8], "widths": [5, 3], "steps": 200, "eval_every": 100, "train_eval_size": 300,
-              "lr": {"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50}},
+    "train": {"layers": 2, "filters": [8, 8], "widths": [5, 3], "steps": 200, "eval_every": 100,
+              "train_eval_size": 300},
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},
     "bench": {"steps": 5, "reference_steps": 1, "repeats": 1},
     "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20, "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0},
-               "space": {"filters": {"low": 4, "high": 8, "step": 2}}},
+               "space": {"layers": [1, 2], "filters": {"low": 4, "high": 8, "step": 2}}},
     "baseline": {"max_iter": 300},
     "study": {"steps": 40, "seeds": [1, 2],
-              "configs": {"default_model": {"filters": [8], "steps": 60}, "t7_depth5": {"filters": [4]},
+              "configs": {"t7_depth5": {"filters": [4]},
                           "t7_depth3": {"filters": [4, 4, 4]}}},
 }
 

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from namecnn import compare, evaluation, variant
+from namecnn.scoring import compare
+from namecnn.scoring import metrics as evaluation
+from namecnn.tracking import variant
 
 # 100 names: 5 only A gets right, 1 only B, 50 both, 44 neither
 A = np.r_[np.ones(5), np.zeros(1), np.ones(50), np.zeros(44)].astype(bool)

@@ -1,73 +1,51 @@
 """dvc.yaml against the code: each stage depends on every package module it imports (never on less, so no
-result goes stale) and on exactly the params it reads, so a variant reruns only what it changes."""
-import ast
+result goes stale, and on no more), and on the params it reads, so a variant reruns only what it changes."""
 from pathlib import Path
 
 import pytest
 import yaml
 
+import imports
 from helpers import ROOT
 
-PKG = ROOT / "src" / "namecnn"
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
-def package_imports(path):
-    """namecnn modules a file imports anywhere in it (function-level imports included)."""
-    found = set()
-    for node in ast.walk(ast.parse(Path(path).read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level == 1:
-                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-            elif node.module == "namecnn":
-                found.update(a.name for a in node.names)
-            elif node.module and node.module.startswith("namecnn."):
-                found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found.update("__init__" if a.name == "namecnn" else a.name.split(".")[1]
-                         for a in node.names if a.name.split(".")[0] == "namecnn")
-    return {m for m in found if (PKG / f"{m}.py").is_file()}
-
-
-def closure(script):
-    seen, todo = set(), list(package_imports(script))
-    while todo:
-        m = todo.pop()
-        if m not in seen:
-            seen.add(m)
-            todo += package_imports(PKG / f"{m}.py")
-    return seen
+def package_deps(script):
+    """The stage's package files as dvc.yaml should list them: a folder whose every module it runs, else files."""
+    files = {imports.path_of(m).relative_to(ROOT).as_posix() for m in imports.closure(ROOT / script)}
+    every = {p.relative_to(ROOT).as_posix() for p in imports.PKG.rglob("*.py")}
+    out = set()
+    for folder in {str(Path(f).parent) for f in files} - {"src/namecnn"}:
+        members = {f for f in every if str(Path(f).parent) == folder}
+        if members <= files:
+            out.add(folder)
+            files -= members
+    return out | files
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_stage_depends_on_every_module_it_imports(stage):
+def test_stage_depends_on_exactly_the_modules_it_runs(stage):
     script = STAGES[stage]["cmd"].split()[1]
     deps = set(STAGES[stage]["deps"])
     assert script in deps
-    missing = sorted(f"src/namecnn/{m}.py" for m in closure(ROOT / script) if f"src/namecnn/{m}.py" not in deps)
-    assert not missing, f"{stage} imports but does not depend on {missing}"
+    listed = {d for d in deps if d.startswith("src/")}
+    want = package_deps(script)
+    assert not want - listed, f"{stage} runs but does not depend on {sorted(want - listed)}"
+    assert not listed - want, f"{stage} depends on {sorted(listed - want)}, which it never runs"
 
 
-def test_closure_sees_function_level_imports():
-    assert {"data", "model"} <= package_imports(PKG / "config.py")      # imported inside resolve_arch
+def test_closure_sees_function_level_imports_and_package_inits():
+    found = imports.closure(imports.PKG / "cli" / "bench.py")         # imports inside run() and network()
+    assert {"namecnn.training.bench", "namecnn.study.networks", "namecnn.study", "namecnn"} <= found
 
 
-def test_search_depends_on_the_default_network_not_the_train_section():
-    """Trials draw over the default network of study.configs (search.default), which
-    test_the_default_network_is_the_train_section keeps equal to the train section: a `-S train.…` variant does
-    not rerun the search."""
-    assert STAGES["search"]["params"] == ["search", "study.base", "study.configs.${search.default}"]
-
-
-def test_the_default_network_is_the_train_section(encoded):
-    """search.default names the study.configs entry that is the committed train section (its seed and
-    evaluation interval aside): the search's warm start, the study's `default_model` and `dvc repro train`
-    are one network."""
-    from namecnn import config, data, study
-
+def test_the_default_network_is_read_from_the_train_section_by_every_stage_that_trains_it():
+    """No copy of the default network: the study's default row, the search, the LR range test and the bench read
+    the train section, and dvc.yaml makes them depend on it."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    meta = data.load(encoded)[1]
-    trained, _ = config.train_config(params["train"], meta)
-    named, _ = study.network(params["study"], params["search"]["default"], meta)
-    skip = {"seed", "eval_every"}
-    assert {k: v for k, v in named.items() if k not in skip} == {k: v for k, v in trained.items() if k not in skip}
+    assert params["study"]["configs"]["default_model"] == "train"
+    assert "default" not in params["search"] and "network" not in params["lr_range"]
+    for stage in ("study", "search", "lr_range", "bench"):
+        assert "train" in STAGES[stage]["params"], stage
+    assert len(params["train"]["filters"]) == len(params["train"]["widths"]) == params["train"]["layers"]

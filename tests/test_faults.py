@@ -17,6 +17,7 @@ from helpers import FAULT_TRAIN as TRAIN
 from helpers import ROOT, run_train, runs, set_train, train_cmd
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_training_leaves_no_partial_model_and_a_killed_run(work, sig):
     path, env = work
@@ -58,6 +59,7 @@ def study_runs(path):
     return client.search_runs([found.experiment_id]) if found else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c to the process group", "SIGTERM to the stage alone"])
 def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
     """The study's worker processes stop between steps, end their runs KILLED and start no further training;
@@ -65,7 +67,7 @@ def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
     path, env = work
     base = {k: v for k, v in TRAIN.items() if k not in ("steps", "eval_every")}
     study = {"steps": 10_000_000, "seeds": [1, 2], "jobs": 2, "base": base, "configs": {"a": {}, "b": {}}}
-    (path / "params.yaml").write_text(yaml.safe_dump({"study": study}))
+    (path / "params.yaml").write_text(yaml.safe_dump({"study": study, "train": TRAIN}))
     cmd = [sys.executable, str(ROOT / "stages" / "study.py"), "data/encoded", str(raw_dir / "celebrity_names.txt"),
            "out", "study.json"]
     proc = subprocess.Popen(cmd, cwd=path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -89,6 +91,7 @@ def test_interrupted_parallel_study_ends_every_run_killed(work, raw_dir, how):
     assert not (path / "out").exists() and not (path / "study.json").exists()
 
 
+@pytest.mark.slow
 def test_diverging_training_stops_with_a_clear_message_and_a_failed_run(work):
     path, env = work
     r = run_train(path, env, lr={"kind": "constant", "value": 1e5})
@@ -98,6 +101,7 @@ def test_diverging_training_stops_with_a_clear_message_and_a_failed_run(work):
     assert not (path / "models").exists()
 
 
+@pytest.mark.slow
 def test_same_params_give_identical_weights_and_metrics(work, tmp_path_factory, encoded):
     path, env = work
     other = tmp_path_factory.mktemp("again")
@@ -115,6 +119,7 @@ def closed_port():
         return sock.getsockname()[1]                       # closed again once the socket is
 
 
+@pytest.mark.slow
 def test_unreachable_tracking_server_fails_fast_and_clearly(work):
     path, env = work
     uri = f"http://127.0.0.1:{closed_port()}"
@@ -165,6 +170,7 @@ MlflowClient.set_terminated = full
 '''
 
 
+@pytest.mark.slow
 def test_full_store_during_training_is_one_line_and_the_next_run_marks_the_run_failed(work):
     """The store fills up between two evaluations; even ending the run FAILED fails. One line, exit 1, no model;
     the run stays RUNNING until the next training on this host finds its process gone and marks it FAILED."""
@@ -193,6 +199,7 @@ def tmpfs(where, size="2m"):
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_really_full_disk_during_training(work):
     """Issue 13's reproduction: the store on a 2 MB tmpfs, filled two seconds after the run starts."""
     path, env = work
@@ -222,6 +229,7 @@ def test_a_really_full_disk_during_training(work):
         assert statuses == ["FAILED", "FINISHED"]
 
 
+@pytest.mark.slow
 def test_a_full_disk_before_the_run_starts(work):
     path, env = work
     with tmpfs(path / "small") as small:
@@ -237,6 +245,7 @@ def make_store(uri, env):
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_a_truncated_store_is_one_line(work):
     path, env = work
     make_store(f"sqlite:///{path / 'mlflow.db'}", env)
@@ -254,6 +263,7 @@ mlflow.start_run = start_run
 '''
 
 
+@pytest.mark.slow
 def test_a_read_only_store_is_one_line(work):
     path, env = work
     err = one_line_error(run_train_patched(path, env, READ_ONLY),
@@ -261,6 +271,7 @@ def test_a_read_only_store_is_one_line(work):
     assert err.endswith("attempt to write a readonly database\n")
 
 
+@pytest.mark.slow
 def test_a_read_only_mount_is_one_line(work):
     path, env = work
     store = path / "store"
@@ -278,7 +289,8 @@ def test_a_read_only_mount_is_one_line(work):
 
 CTRL_C_WHILE = '''
 import os, signal
-from namecnn import pyfunc, registry
+from namecnn.serving import pyfunc
+from namecnn.tracking import registry
 import mlflow
 where = {where!r}
 if where == "logging":
@@ -296,6 +308,7 @@ else:
 '''
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_the_model_is_logged_registers_nothing(work):
     path, env = work
     r = run_train_patched(path, env, CTRL_C_WHILE.format(where="logging"), steps=50, eval_every=50)
@@ -304,6 +317,7 @@ def test_ctrl_c_while_the_model_is_logged_registers_nothing(work):
     assert registered_versions(path) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_registering_finishes_the_version_then_says_so(work):
     path, env = work
     r = run_train_patched(path, env, CTRL_C_WHILE.format(where="registering"), steps=50, eval_every=50)
@@ -314,6 +328,7 @@ def test_ctrl_c_while_registering_finishes_the_version_then_says_so(work):
     assert registered_versions(path) == [(1, "FINISHED")]
 
 
+@pytest.mark.slow
 def test_a_killed_training_is_marked_failed_by_the_next_one(work):
     path, env = work
     set_train(path, steps=10_000_000)
@@ -334,6 +349,7 @@ def test_a_killed_training_is_marked_failed_by_the_next_one(work):
     assert registered_versions(path) == [(1, "FINISHED")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("over,start", [
     ({"logit_adjust": ".inf"}, "error: train.logit_adjust: must be a finite number, got inf"),
     ({"dropout": ".nan"}, "error: train.dropout: must be a finite number, got nan"),

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from namecnn import gradcheck, layers, model
+from namecnn.nn import gradcheck, layers, model
 
 
 def setup(rng, filters, widths, bias, dropout=0.0, N=4):

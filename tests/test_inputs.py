@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from helpers import tiny_train
-from namecnn import config, data, memory, model, modelio
+from namecnn import config, data
 from namecnn.errors import NameCNNError
+from namecnn.nn import model, modelio
+from namecnn.training import memory, recipe
 
 
 @pytest.fixture(scope="module")
@@ -23,22 +25,21 @@ def meta(encoded):
                                        ("bias_std", float("nan"))])
 def test_nan_and_infinity_are_refused_by_name(meta, key, value):
     with pytest.raises(NameCNNError, match=rf"^train\.{key}: must be a finite number, got (nan|inf|-inf)$"):
-        config.train_config(tiny_train(**{key: value}), meta)
+        recipe.train_config(tiny_train(**{key: value}), meta)
 
 
 def test_nan_learning_rate_is_refused(meta):
     with pytest.raises(NameCNNError, match=r"^train\.lr\.max: must be a finite number"):
-        config.train_config(tiny_train(lr={"kind": "cyclic", "min": 0.001, "max": float("inf"), "step_size": 5}), meta)
+        recipe.train_config(tiny_train(lr={"kind": "cyclic", "min": 0.001, "max": float("inf"), "step_size": 5}), meta)
 
 
 def test_every_section_of_params_yaml_has_one_schema_and_passes_it():
     import yaml
 
     from helpers import ROOT
-    from namecnn import schema
 
     sections = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert set(sections) <= set(schema.SECTIONS)
+    assert set(sections) <= set(config.SECTIONS)
     for name in sections:
         assert config.section(name, ROOT / "params.yaml") == sections[name]
 
@@ -48,7 +49,10 @@ def test_every_section_of_params_yaml_has_one_schema_and_passes_it():
     ("evaluate", "bootstrap", 0, "evaluate.bootstrap: must be >= 1, got 0"),
     ("baseline", "analyzer", "word", "baseline.analyzer: must be one of char, char_wb, got 'word'"),
     ("lr_range", "lr_end", 1e-6, "lr_range.lr_end: must be > 1e-05, got 1e-06"),
-    ("bench", "networks", {"study": "t8_cyclic"}, "bench.networks.default: missing"),
+    ("bench", "study_network", "", "bench.study_network: expected a non-empty string, got ''"),
+    ("study", "seeds", [1, 2, 1], "study.seeds: seed 1 given twice; each seed must be distinct"),
+    ("search", "confirm", {"top": 1, "seeds": [1, 1], "min_lead": 2.0}, "search.confirm.seeds: seed 1 given twice"),
+    ("train", "filters", [300, 32, 32], "train.filters: 3 entries for 1 layer"),
     ("gradcheck", "numeric_dtype", "float16", "gradcheck.numeric_dtype: must be one of longdouble, float64"),
     ("study", "seeds", [1, -2], "study.seeds: expected a non-empty list of integers >= 0, got [1, -2]"),
     ("search", "pruner", "asha", "search.pruner: must be one of successive_halving, hyperband, median, none"),
@@ -80,15 +84,15 @@ def test_a_key_given_twice_names_both_lines(tmp_path):
 def test_a_network_too_big_for_memory_is_refused_before_allocating(meta):
     needs = r"^train\.filters: this network needs about \d+\.\d GiB .* lower train\.filters$"
     with pytest.raises(NameCNNError, match=needs):
-        config.train_config(tiny_train(layers=1, filters=[100_000_000], widths=[3]), meta)
+        recipe.train_config(tiny_train(layers=1, filters=[100_000_000], widths=[3]), meta)
 
 
 def test_a_batch_too_big_for_memory_names_the_batch(meta, monkeypatch):
     monkeypatch.setattr(memory, "available", lambda: 400 << 20)
     available = r"^train\.batch_size: .* than the 0\.4 GiB available; lower train\.batch_size$"
     with pytest.raises(NameCNNError, match=available):
-        config.train_config(tiny_train(layers=1, filters=[300], widths=[3], batch_size=100_000), meta)
-    config.train_config(tiny_train(), meta)                 # the tiny network fits in 400 MiB
+        recipe.train_config(tiny_train(layers=1, filters=[300], widths=[3], batch_size=100_000), meta)
+    recipe.train_config(tiny_train(), meta)                 # the tiny network fits in 400 MiB
 
 
 def test_memory_estimate_counts_what_training_allocates():
@@ -104,7 +108,7 @@ def test_memory_estimate_counts_what_training_allocates():
 
 @pytest.fixture
 def saved(tmp_path, meta):
-    cfg, arch = config.train_config(tiny_train(boundary=True, pool=True, layers=1, filters=[6], widths=[3]), meta)
+    cfg, arch = recipe.train_config(tiny_train(boundary=True, pool=True, layers=1, filters=[6], widths=[3]), meta)
     params = model.init_params(arch, np.random.default_rng(0), np.float32)
     modelio.save(tmp_path / "m", params, modelio.model_meta(arch, meta, cfg))
     return tmp_path / "m"

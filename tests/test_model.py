@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from namecnn import layers, model, onehot, reference
+from namecnn.nn import layers, model, onehot, reference
 
 
 def random_net(rng, L, bias, max_width=7, d=6, n_classes=5):

@@ -5,10 +5,11 @@ import json
 import re
 import sys
 
+import pytest
 import yaml
 
 from helpers import ROOT, sh
-from namecnn import workers
+from namecnn.training import workers
 
 
 def ran(output):
@@ -22,6 +23,7 @@ def mlflow_client(dst):
     return mlflow.MlflowClient(tracking_uri=f"sqlite:///{dst / 'mlflow.db'}")
 
 
+@pytest.mark.slow
 def test_repro_builds_every_output(repo, repro):
     dst, _ = repo
     for path in ("data/encoded/meta.json", "models/model.npz", "models/model.json", "reports/gradcheck.json",
@@ -62,6 +64,7 @@ def test_repro_builds_every_output(repo, repro):
     assert len(confusion) == 216 and {"actual", "predicted"} <= set(confusion[0])
 
 
+@pytest.mark.slow
 def test_mlflow_run_has_metrics_confusion_and_a_loadable_model(repo, repro):
     import mlflow
 
@@ -90,6 +93,7 @@ def test_mlflow_run_has_metrics_confusion_and_a_loadable_model(repo, repro):
     assert abs(out.iloc[0, 3:].sum() - 1) < 1e-5
 
 
+@pytest.mark.slow
 def test_second_repro_runs_nothing(repo, repro):
     dst, env = repo
     out = sh(["dvc", "repro"], dst, env).stdout
@@ -97,13 +101,14 @@ def test_second_repro_runs_nothing(repo, repro):
     assert "Data and pipelines are up to date" in sh(["dvc", "status"], dst, env).stdout
 
 
+@pytest.mark.slow
 def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
     dst, env = repo
     before = {r.info.run_id for r in mlflow_client(dst).search_runs(["1"])}
     params = (dst / "params.yaml").read_bytes()
-    out = sh(["dvc", "exp", "run", "--temp", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120"], dst,
-             env).stdout
-    assert ran(out) == {"train", "evaluate", "report"}, out        # not the search, the LR range test, the study
+    out = sh(["dvc", "exp", "run", "--temp", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120",
+              "evaluate"], dst, env).stdout
+    assert ran(out) == {"train", "evaluate"}, out        # a variant costs its training: not the study or the search
     assert (dst / "params.yaml").read_bytes() == params            # --temp: the workspace keeps its params.yaml
     assert "three" in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split()
     rows = list(csv.reader(io.StringIO(sh(["dvc", "exp", "show", "--csv"], dst, env).stdout)))
@@ -120,11 +125,13 @@ def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
     assert "val/vs_champion" in new[0].data.metrics and "val/vs_champion_p_mcnemar" in new[0].data.metrics
 
 
+@pytest.mark.slow
 def test_exp_show_and_metrics_show_fit_120_columns(repo, repro):
     """The README's `make exps` view: the figures that matter, none cut, in a 120-column terminal."""
     dst, env = repo
     if "three" not in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split():
-        sh(["dvc", "exp", "run", "--temp", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120"], dst, env)
+        sh(["dvc", "exp", "run", "--temp", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120",
+            "evaluate"], dst, env)
     make = (ROOT / "Makefile").read_text()
     command = re.search(r"^exps:.*\n\t(.+)$", make, re.M).group(1).replace("$(BIN)/", "").replace("$$", "$")
     out = sh(["bash", "-c", command], dst, {**env, "COLUMNS": "120"}).stdout
@@ -138,15 +145,21 @@ def test_exp_show_and_metrics_show_fit_120_columns(repo, repro):
     assert max(map(len, shown.splitlines())) <= 120 and "gc_digits" in shown and "seed_mean" in shown, shown
 
 
+@pytest.mark.slow
 def test_bad_params_stop_the_stage_naming_the_key(repo, repro):
     dst, env = repo
-    r = sh(["dvc", "exp", "run", "--temp", "-S", "train.dropout=1.5"], dst, env, check=False)  # workspace untouched
+    r = sh(["dvc", "exp", "run", "--temp", "-S", "train.dropout=1.5", "evaluate"], dst, env, check=False)
     assert r.returncode != 0 and "train.dropout: must be < 1" in r.stdout + r.stderr
 
 
+@pytest.mark.slow
 def test_champion_alias_points_at_the_best_registered_version(repo, repro):
     dst, env = repo
-    sh(["dvc", "exp", "run", "-n", "wide", "-S", "train.filters=[12,12]", "-S", "train.steps=150"], dst, env)
+    try:                                                  # a variant in the workspace, then back to the commit
+        sh(["dvc", "exp", "run", "-n", "wide", "-S", "train.filters=[12,12]", "-S", "train.steps=150", "evaluate"],
+           dst, env)
+    finally:
+        back_to_the_commit(dst, env)
     client = mlflow_client(dst)
     versions = client.search_model_versions("name='namecnn'")
     assert len(versions) >= 2
@@ -155,6 +168,7 @@ def test_champion_alias_points_at_the_best_registered_version(repo, repro):
     assert scores[int(champion.version)] == max(scores.values())
 
 
+@pytest.mark.slow
 def test_every_stage_ran_and_the_study_ran_in_parallel(repo, repro):
     dst, _ = repo
     assert ran(repro.stdout) == set(yaml.safe_load((dst / "dvc.yaml").read_text())["stages"])
@@ -162,10 +176,11 @@ def test_every_stage_ran_and_the_study_ran_in_parallel(repo, repro):
     assert summary["jobs"] == min(workers.cores(), summary["trainings"]) and summary["trainings"] == 16 * 2
 
 
+@pytest.mark.slow
 def test_parallel_study_equals_sequential(repo, repro, tmp_path):
     """study.jobs: the same accuracies, seed for seed, and one MLflow run per training either way."""
     dst, env = repo
-    params = yaml.safe_load((dst / "params.yaml").read_text())
+    params = yaml.safe_load(sh(["git", "show", "HEAD:params.yaml"], dst, env).stdout)   # as the repro trained
     params["study"]["jobs"] = 1
     params["study"]["configs"] = {k: params["study"]["configs"][k] for k in ("t3_balanced", "default_model")}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -186,3 +201,31 @@ def test_parallel_study_equals_sequential(repo, repro, tmp_path):
         runs = client.search_runs([client.get_experiment_by_name("study").experiment_id],
                                   "tags.`dvc.stage` = 'study'")
         assert len(runs) >= n and all(r.info.status == "FINISHED" for r in runs)
+
+
+@pytest.mark.slow
+def test_an_applied_variant_becomes_the_default_of_the_study_and_the_search(repo, repro):
+    """`dvc exp apply` of a train variant, then `dvc repro`: the study's default row and the search's trial 0 and
+    confirmed default retrain with the variant's values; the workspace is put back to the commit afterwards."""
+    dst, env = repo
+    sh(["dvc", "exp", "run", "--temp", "-n", "drop3", "-S", "train.dropout=0.3", "evaluate"], dst, env)
+    try:
+        sh(["dvc", "exp", "apply", "drop3"], dst, env)
+        out = sh(["dvc", "repro"], dst, env).stdout
+        assert {"study", "search", "lr_range", "bench", "report"} <= ran(out), out
+        assert "train" not in ran(out)                        # applied with its outputs: not trained again
+        default = json.loads((dst / "reports/study/default_model.json").read_text())
+        assert default["config"]["dropout"] == 0.3 and default["steps"] == 200
+        confirmed = json.loads((dst / "reports/search/confirm.json").read_text())
+        assert confirmed["candidates"][0]["name"] == "train" and confirmed["candidates"][0]["config"]["dropout"] == 0.3
+        trials = list(csv.DictReader(io.StringIO((dst / "reports/search/trials.csv").read_text())))
+        assert json.loads(trials[0]["params"])["dropout"] == 0.3
+    finally:
+        back_to_the_commit(dst, env)
+
+
+def back_to_the_commit(dst, env):
+    """The workspace as committed: params.yaml, dvc.lock and the reports from git, models/ from DVC's cache."""
+    sh(["git", "reset", "-q", "--hard"], dst, env)
+    sh(["dvc", "checkout", "-q", "--force"], dst, env)
+

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import run_train
-from namecnn import predict
+from namecnn.serving import predict
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,7 @@ def test_fold(raw, folded):
     assert predict.fold(raw) == folded
 
 
+@pytest.mark.slow
 def test_predict_json_in_input_order_with_top_k(trained):
     path, env = trained
     r = cli(["predict", "Müller", "-", "Ødegaard", "--top-k", "4", "--json"], path, env, stdin="nguyen\nyamamoto\n")
@@ -46,6 +47,7 @@ def test_predict_json_in_input_order_with_top_k(trained):
         assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
 
 
+@pytest.mark.slow
 def test_predict_folded_names_equal_their_ascii_spelling(trained):
     path, env = trained
     a = json.loads(cli(["predict", "Dvořák", "--json"], path, env).stdout)[0]
@@ -53,6 +55,7 @@ def test_predict_folded_names_equal_their_ascii_spelling(trained):
     assert a["top"] == b["top"]
 
 
+@pytest.mark.slow
 def test_predict_warns_on_foreign_characters_and_long_names(trained):
     path, env = trained
     r = cli(["predict", "ab😀c", "x" * 30], path, env)
@@ -61,6 +64,7 @@ def test_predict_warns_on_foreign_characters_and_long_names(trained):
     assert "warning: name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 30 characters, cut to the model's n_len=19" in r.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
     (["   "], "error: name '   ': nothing left to classify"),
     (["😀"], "error: name '😀': nothing left to classify"),
@@ -74,6 +78,7 @@ def test_predict_bad_input_is_one_line(trained, args, message):
     assert r.stderr.startswith(message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage,message", [
     (lambda m: (m / "model.npz").write_bytes(b"not a zip"), "model.npz: corrupt or unreadable weights"),
     (lambda m: (m / "model.npz").unlink(), "model.npz: model file not found"),
@@ -90,6 +95,7 @@ def test_predict_on_a_broken_model_fails_clearly(trained, tmp_path, damage, mess
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_predict_from_mlflow_uris(trained):
     path, env = trained
     run_id = json.loads((path / "reports/train/run.json").read_text())["run_id"]

@@ -14,8 +14,13 @@ import optuna
 import pytest
 
 from helpers import tiny_train
-from namecnn import confirm, data, search, space, tracking, trials
+from namecnn import data
 from namecnn.errors import NameCNNError
+from namecnn.search import confirm, optuna_study, space, trials
+from namecnn.search import run as search
+from namecnn.tracking import store as tracking
+from namecnn.tracking import tracked
+from namecnn.training import recipe
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
 TRAIN = tiny_train(steps=100, lr={"kind": "cyclic", "min": 0.002, "max": 0.05, "step_size": 30}, eval_every=50,
@@ -31,7 +36,7 @@ SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 
 
 def params(**over):
     return {"sampler": "random", "n_trials": 4, "eval_every": 30, "seed": 0, "pruner": "none", "min_steps": 30,
-            "reduction_factor": 3, "inner_fraction": 0.15, "default": "default_model", "enqueue": [],
+            "reduction_factor": 3, "inner_fraction": 0.15, "enqueue": [],
             "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0}, "storage": "", "study_name": "t", "workers": 1,
             "space": SPACE, **over}
 
@@ -112,11 +117,12 @@ def confirm_runs(root, study_name):
 
 
 def states(summary, root):
-    study = optuna.load_study(study_name=summary["study_name"], storage=search.open_storage(
+    study = optuna.load_study(study_name=summary["study_name"], storage=optuna_study.open_storage(
         str(root / ".optuna" / "journal.log")))
     return study
 
 
+@pytest.mark.slow
 def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(project):
     root, encoded = project
     sp = {**SPACE, "layers": 4, "widths": [3, 7], "lr": {"kind": "constant", "value": [1e7, 0.05]}}
@@ -141,6 +147,7 @@ def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(pro
         p.name for p in (root / "out").iterdir()}
 
 
+@pytest.mark.slow
 def test_search_resumes_an_existing_study(project):
     root, encoded = project
     first = search.search(params(n_trials=2), TRAIN, encoded, root / "out")
@@ -162,6 +169,7 @@ class Poisoned(dict):
         raise AssertionError("a trial read the validation names")
 
 
+@pytest.mark.slow
 def test_trials_never_read_a_validation_name(project, monkeypatch):
     root, encoded = project
     real = data.load
@@ -174,13 +182,14 @@ def test_trials_never_read_a_validation_name(project, monkeypatch):
         load(encoded)[0]["val"]["X"]                                   # the poison works
     monkeypatch.setattr(data, "load", load)
     p = search.check(params(n_trials=3))
-    base, _ = search.config.train_config(TRAIN, real(encoded)[1])
-    study = search.make_study(p, str(root / "j.log"), "poisoned", base["steps"])
+    base, _ = recipe.train_config(TRAIN, real(encoded)[1])
+    study = optuna_study.open_optuna_study(p, str(root / "j.log"), "poisoned", base["steps"])
     search.warm_start(study, p, base, real(encoded)[1])
-    ctx = trials.Context(p, base, str(encoded), str(root), str(root / "j.log"), "poisoned", None, "0", 1)
-    search.tracking.connect(root)
+    place = tracked.Place("0", str(root), "search")
+    ctx = trials.Context(p, base, str(encoded), str(root / "j.log"), "poisoned", place)
+    tracking.connect(root)
     trials.optimize(ctx, 1)
-    done = search.make_study(p, str(root / "j.log"), "poisoned", base["steps"]).trials
+    done = optuna_study.open_optuna_study(p, str(root / "j.log"), "poisoned", base["steps"]).trials
     assert [t.state.name for t in done] == ["COMPLETE"] * 3
 
 
@@ -193,12 +202,13 @@ def test_the_inner_split_is_stratified_and_disjoint(encoded):
     assert np.all(np.abs(share - 0.15) < 0.05)
 
 
+@pytest.mark.slow
 def test_the_default_is_trial_zero_with_its_own_values(project):
     root, encoded = project
     s = search.search(params(n_trials=3, enqueue=[{"filters": [4, 6]}]), TRAIN, encoded, root / "out")
     study = states(s, root)
     first, second = study.trials[0], study.trials[1]
-    assert first.user_attrs["enqueued"] == "search.default"
+    assert first.user_attrs["enqueued"] == "train"
     assert first.params == {"layers": 2, "filters_1": 8, "filters_2": 8, "widths_1": 5, "widths_2": 3,
                             "lr.min": 0.002, "lr.max": 0.05, "pool": False, "sampling": "balanced",
                             "logit_adjust": 0.0}
@@ -207,12 +217,14 @@ def test_the_default_is_trial_zero_with_its_own_values(project):
     assert run.data.params["filters"] == "[8, 8]" and run.data.params["dropout"] == "0.0"
 
 
+@pytest.mark.slow
 def test_a_default_outside_the_space_is_named(project):
     root, encoded = project
-    with pytest.raises(NameCNNError, match=r"search\.default: batch_size = 100 is outside search\.space\.batch_size"):
+    with pytest.raises(NameCNNError, match=r"train: batch_size = 100 is outside search\.space\.batch_size"):
         search.search(params(), {**TRAIN, "batch_size": 100}, encoded, root / "out")
 
 
+@pytest.mark.slow
 def test_successive_halving_stops_trials_at_its_rungs(project):
     """min_steps 20, reduction factor 3, 180 steps: a trial stops at step 20 or 60, or trains all 180."""
     root, encoded = project
@@ -227,13 +239,14 @@ def test_successive_halving_stops_trials_at_its_rungs(project):
     assert s["first_rung_trials"] == pruned.count(20)
 
 
+@pytest.mark.slow
 def test_confirmation_retrains_each_candidate_with_every_seed(project):
     root, encoded = project
     p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2], "min_lead": 0.0})
     s = search.search(p, TRAIN, encoded, root / "out")
     confirmed = json.loads((root / "out" / "confirm.json").read_text())
     names = [c["name"] for c in confirmed["candidates"]]
-    assert names[0] == "default_model" and len(names) == 2 and names[1].startswith("trial-")
+    assert names[0] == "train" and len(names) == 2 and names[1].startswith("trial-")
     found = confirm_runs(root, s["study_name"])
     assert sorted((r.data.tags["confirm.candidate"], r.data.tags["confirm.seed"]) for r in found) == sorted(
         (n, str(seed)) for n in names for seed in (1, 2))
@@ -245,7 +258,7 @@ def test_confirmation_retrains_each_candidate_with_every_seed(project):
 
 
 def check_shared_study(summary, storage, root, n, workers=2):
-    study = optuna.load_study(study_name=summary["study_name"], storage=search.open_storage(storage))
+    study = optuna.load_study(study_name=summary["study_name"], storage=optuna_study.open_storage(storage))
     numbers = sorted(t.number for t in study.trials)
     m = len(numbers)                         # MaxTrialsCallback stops each worker after its running trial
     assert n <= m <= n + workers - 1 and numbers == list(range(m))           # every trial once, none lost
@@ -257,6 +270,7 @@ def check_shared_study(summary, storage, root, n, workers=2):
     assert len(workers) == 1 and None not in workers                           # all under the one parent run
 
 
+@pytest.mark.slow
 def test_two_workers_share_a_journal_study(project, monkeypatch):
     root, encoded = project
     monkeypatch.setenv("DVC_EXP_NAME", "wide-search")                   # as `dvc exp run` sets it
@@ -306,6 +320,7 @@ def postgres():
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_workers_share_a_postgresql_study(project, postgres):
     root, encoded = project
     s = search.search(params(n_trials=6, storage=postgres), TRAIN, encoded, root / "out", workers=2)

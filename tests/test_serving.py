@@ -84,6 +84,7 @@ def mlflow_cli():
     return str(Path(sys.executable).parent / "mlflow")
 
 
+@pytest.mark.slow
 def test_champion_model_served_over_http(repo, repro):
     dst, env = repo
     env = {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{dst / 'mlflow.db'}"}
@@ -107,6 +108,7 @@ def test_champion_model_served_over_http(repo, repro):
         assert r["language"] in r and r[r["language"]] == r["probability"]
 
 
+@pytest.mark.slow
 def test_tracking_server_shows_run_metrics_confusion_and_model(repo, repro):
     dst, env = repo
     run_id = json.loads((dst / "reports/train/run.json").read_text())["run_id"]

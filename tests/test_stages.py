@@ -73,12 +73,13 @@ def test_bench_json(encoded):
 
 
 def test_bench_times_a_params_section_as_trained(encoded, tmp_path):
-    """--from-params train: the section's network with its boundary marks, pooling, dropout and batch size."""
+    """--network train (the default): the train section's network with its boundary marks, pooling, dropout and
+    batch size."""
     from helpers import tiny_train
 
     section = tiny_train(boundary=True, layers=1, filters=[6], widths=[3], pool=True, dropout=0.5, batch_size=20)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"train": section}))
-    cmd = [sys.executable, "-m", "namecnn.cli", "bench", "--data", str(encoded), "--from-params", "train",
+    cmd = [sys.executable, "-m", "namecnn.cli", "bench", "--data", str(encoded), "--network", "train",
            "--params", str(tmp_path / "params.yaml"), "--steps", "4", "--warmup", "1", "--json"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -91,4 +92,4 @@ def test_bench_times_a_params_section_as_trained(encoded, tmp_path):
 def test_bench_rejects_mismatched_layers(encoded):
     cmd = [sys.executable, "-m", "namecnn.cli", "bench", "--data", str(encoded), "--filters", "4,4", "--widths", "3"]
     r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 1 and "--filters has 2 entries, --widths 1" in r.stderr
+    assert r.returncode == 1 and "--filters and --widths go together" in r.stderr

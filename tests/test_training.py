@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from helpers import tiny_train as cfg
-from namecnn import config, data, model, sampling, schedule, train
+from namecnn import config, data
 from namecnn.errors import NameCNNError
+from namecnn.nn import model
+from namecnn.training import recipe, sampling, schedule, train
 
 META = {"d": 29, "n_len": 19, "n_classes": 18}
 
@@ -45,11 +47,11 @@ def test_natural_sampler_and_shuffle():
 
 
 def test_per_layer_lists_resolve():
-    resolved, arch = config.train_config(cfg(layers=3), META)
+    resolved, arch = recipe.train_config(cfg(layers=3), META)
     assert arch.filters == (8, 8, 8) and arch.widths == (5, 3, 3) and resolved["filters"] == [8, 8, 8]
-    _, arch = config.train_config(cfg(layers=1, filters=[20, 50, 50]), META)
-    assert arch.filters == (20,) and arch.widths == (5,)
-    _, arch = config.train_config(cfg(layers=3, filters=[20, 50, 50], widths=7), META)
+    with pytest.raises(NameCNNError, match=r"train\.filters: 3 entries for 1 layer\(s\)"):
+        recipe.train_config(cfg(layers=1, filters=[20, 50, 50]), META)      # entries nothing would use
+    _, arch = recipe.train_config(cfg(layers=3, filters=[20, 50, 50], widths=7), META)
     assert arch.filters == (20, 50, 50) and arch.widths == (7, 7, 7)
 
 
@@ -75,14 +77,14 @@ def test_per_layer_lists_resolve():
 ])
 def test_bad_train_params_are_rejected_naming_the_key(over, key):
     with pytest.raises(NameCNNError, match=key.replace(".", r"\.")):
-        config.train_config(cfg(**over), META)
+        recipe.train_config(cfg(**over), META)
 
 
 def test_missing_key_is_named():
     c = cfg()
     del c["momentum"]
     with pytest.raises(NameCNNError, match=r"train\.momentum: missing"):
-        config.train_config(c, META)
+        recipe.train_config(c, META)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,7 @@ def splits(encoded):
 
 
 def run_fit(splits, **over):
-    c, arch = config.train_config(cfg(**over), splits[1])
+    c, arch = recipe.train_config(cfg(**over), splits[1])
     return train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(c["seed"]), progress=False)
 
 
@@ -124,7 +126,7 @@ def test_on_eval_can_stop_training(splits):
         if step == 200:
             raise KeyboardInterrupt
 
-    c, arch = config.train_config(cfg(), splits[1])
+    c, arch = recipe.train_config(cfg(), splits[1])
     with pytest.raises(KeyboardInterrupt):
         train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=stop,
                   progress=False)
@@ -141,7 +143,7 @@ def test_stop_event_ends_training_between_steps(splits):
         seen.append(step)
         stop.set()                                     # as a SIGTERM handler would, mid-run
 
-    c, arch = config.train_config(cfg(eval_every=50), splits[1])
+    c, arch = recipe.train_config(cfg(eval_every=50), splits[1])
     with pytest.raises(KeyboardInterrupt):
         train.fit(c, arch, splits[0]["train"], splits[0]["val"], np.random.default_rng(0), on_eval=on_eval,
                   progress=False, stop=stop)
@@ -149,10 +151,11 @@ def test_stop_event_ends_training_between_steps(splits):
 
 
 def test_boundary_marks_and_pooling_train_and_predict(splits):
-    from namecnn import modelio, predict
+    from namecnn.nn import modelio
+    from namecnn.serving import predict
 
     params, history = run_fit(splits, boundary=True, pool=True, layers=1, filters=[16], widths=[3], steps=200)
-    c, arch = config.train_config(cfg(boundary=True, pool=True, layers=1, filters=[16], widths=[3]), splits[1])
+    c, arch = recipe.train_config(cfg(boundary=True, pool=True, layers=1, filters=[16], widths=[3]), splits[1])
     assert arch.d == 30 and arch.n_len == 21 and params["W"].shape == (16, 18)
     meta = modelio.model_meta(arch, splits[1], c)
     assert meta["itos"][-1] == "^" and meta["boundary"] == "^"
@@ -169,7 +172,7 @@ def test_class_prior_is_what_the_batches_draw():
     assert np.allclose(sampling.class_prior(y, 3, "balanced"), 1 / 3)
     assert np.allclose(sampling.class_prior(y, 3, "natural"), [9 / 14, 1 / 14, 4 / 14])
     assert np.allclose(sampling.class_prior(y, 4, "sqrt"), [3 / 6, 1 / 6, 2 / 6, 0])     # sqrt(9*1), 1, sqrt(4*1)
-    for kind in sampling.KINDS:
+    for kind in config.SAMPLING:
         drawn = np.concatenate([next(sampling.batches(y, 7, np.random.default_rng(s), kind)) for s in range(3000)])
         assert np.allclose(np.bincount(y[drawn]) / len(drawn), sampling.class_prior(y, 3, kind), atol=0.01)
 
@@ -189,7 +192,7 @@ def test_logit_adjustment_shifts_only_the_dense_bias(splits):
     val_acc = np.mean(model.predict_proba(adj, val["X"]).argmax(axis=1) == val["y"])
     assert history[-1]["val_acc"] == pytest.approx(val_acc)             # the metrics are the adjusted network's
     no_arabic = {k: v[tr["y"] != 0] for k, v in tr.items()}                # a class with no training names
-    c, arch = config.train_config(cfg(sampling="natural", steps=20, logit_adjust=1.0), meta)
+    c, arch = recipe.train_config(cfg(sampling="natural", steps=20, logit_adjust=1.0), meta)
     params, _ = train.fit(c, arch, no_arabic, val, np.random.default_rng(0), progress=False)
     assert np.isfinite(params["b"]).all()
     same, _ = run_fit(splits, steps=200, logit_adjust=1.0)             # balanced: a constant shift, no change

@@ -177,7 +177,7 @@ def inputs(split, boundary):
 def inner_split(train, fraction, seed):
     """The training names split, stratified by class, into (inner_train, inner_val): what the search and its
     confirmation train and select on, so that no choice ever sees a validation name."""
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: 1.3 s to import, and predict loads this module
 
     rows = np.arange(len(train["y"]))
     fit, held = train_test_split(rows, test_size=fraction, stratify=train["y"], random_state=seed)

@@ -1,4 +1,5 @@
 """The one exception type the CLI turns into a one-line message and a non-zero exit."""
+import sys
 
 
 class NameCNNError(Exception):
@@ -8,8 +9,6 @@ class NameCNNError(Exception):
 def guard(main):
     """Run a command's main(): a NameCNNError, or an OSError (a full disk, a read-only or missing path), becomes
     one line on stderr and exit status 1; Ctrl-C exit status 130."""
-    import sys
-
     try:
         return main()
     except NameCNNError as e:

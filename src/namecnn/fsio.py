@@ -1,5 +1,7 @@
 """Atomic writes: a reader sees the old file (or folder of files) or the new one, never half of one."""
 import contextlib
+import csv
+import io
 import json
 import os
 import shutil
@@ -72,9 +74,6 @@ def write_npz(path, **arrays):
 
 def write_csv(path, rows, fields=None):
     """A list of dicts as CSV with a header row."""
-    import csv
-    import io
-
     fields = fields or (list(rows[0]) if rows else [])
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")

@@ -1,0 +1,33 @@
+"""The `namecnn` command: one module a subcommand (bench, search, predict, compare), each with its parser and
+its `run`."""
+import argparse
+
+from ..errors import guard
+from ..training.memory import keep_freed_memory
+from . import bench, compare, predict, search
+
+COMMANDS = {"bench": bench, "search": search, "predict": predict, "compare": compare}
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="namecnn", description="Surname -> language ConvNet in NumPy.")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = ap.add_subparsers(dest="command", required=True)
+    for name, module in COMMANDS.items():
+        module.add(sub.add_parser(name, help=module.HELP, description=module.HELP)).set_defaults(func=module.run)
+    return ap
+
+
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("namecnn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    keep_freed_memory()
+    guard(lambda: args.func(args))

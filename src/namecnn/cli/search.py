@@ -1,0 +1,31 @@
+"""namecnn search: the search stage's Optuna search, with command-line overrides of the search section."""
+HELP = "Optuna search with params.yaml's search section; trials join one Optuna study"
+
+
+def add(s):
+    s.add_argument("--workers", type=int, help="processes adding trials to the Optuna study (default: "
+                                                 "search.workers in params.yaml; 0: one per core)")
+    s.add_argument("--n-trials", type=int, help="total finished trials the Optuna study should hold")
+    s.add_argument("--storage", help="journal file path, sqlite:///… or postgresql://… (default: search.storage)")
+    s.add_argument("--study-name", help="base name of the Optuna study (default: search.study_name)")
+    s.add_argument("--sampler", choices=["random", "tpe"])
+    s.add_argument("--params", default="params.yaml")
+    s.add_argument("--data", default="data/encoded", help="encoded data directory")
+    s.add_argument("--out", default="reports/search", help="where trials.csv, best_params.json, plots go")
+    return s
+
+
+def run(args):
+    from .. import config
+    from ..search import outputs
+    from ..search import run as search
+    from ..training import workers
+
+    p = config.load_section("search", args.params)
+    for key in ("n_trials", "storage", "study_name", "sampler"):
+        if getattr(args, key) is not None:
+            p[key] = getattr(args, key)
+    p = search.check(p)
+    train = config.section("train", args.params)
+    jobs = workers.resolve_jobs(p["workers"] if args.workers is None else args.workers)
+    print("\n".join(outputs.describe(search.search(p, train, args.data, args.out, jobs))))

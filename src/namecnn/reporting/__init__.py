@@ -1,0 +1,1 @@
+"""Figures (matplotlib) and the Markdown report built from the stages' outputs."""

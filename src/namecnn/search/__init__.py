@@ -1,0 +1,1 @@
+"""The Optuna search: the Optuna study and its storage, the space, trials and workers, the confirmation, outputs."""

@@ -1,0 +1,121 @@
+"""The search space of params.yaml's `search.space`: each dimension fixed, ranged or a list of choices.
+
+A dimension is a scalar (fixed), a list (categorical choices), or a mapping {low, high[, step][, log]}
+(an int range when low, high and step are integers, else a float range). The space is conditional:
+`layers` is drawn first, then filters_i and widths_i for each of its layers.
+"""
+import optuna
+
+from .. import config
+from ..errors import NameCNNError
+from ..training import recipe
+
+KEYS = ("boundary", "layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size", "sampling",
+        "logit_adjust")
+DRAWN = ("boundary", "pool", "dropout", "weight_decay", "batch_size", "sampling", "logit_adjust")
+
+
+class Impossible(optuna.TrialPruned):
+    """A drawn architecture that cannot exist (widths too long for n_len): the trial is pruned at once."""
+
+
+def check_dim(spec, key):
+    if isinstance(spec, list):
+        if not spec:
+            raise NameCNNError(f"{key}: an empty list of choices")
+    elif isinstance(spec, dict):
+        config.check_keys({k: v for k, v in spec.items() if k in ("low", "high")},
+                          ("low", "high"), key)
+        unknown = set(spec) - {"low", "high", "step", "log"}
+        if unknown:
+            raise NameCNNError(f"{key}.{sorted(unknown)[0]}: unknown key (known: high, log, low, step)")
+        config.number(spec, "low", key)
+        config.number(spec, "high", key, spec["low"])
+        if spec.get("log") and spec["low"] <= 0:
+            raise NameCNNError(f"{key}.low: must be > 0 for a log range, got {spec['low']!r}")
+    elif not isinstance(spec, (bool, int, float)):
+        raise NameCNNError(f"{key}: expected a number, a list of choices or {{low, high}}, got {spec!r}")
+
+
+def check(space, section="search.space"):
+    config.check_keys(space, KEYS, section)
+    for key in KEYS:
+        if key == "lr":
+            lr = space["lr"]
+            if not isinstance(lr, dict) or lr.get("kind") not in config.LR_KEYS:
+                raise NameCNNError(f"{section}.lr.kind: must be one of cyclic, constant")
+            config.check_keys(lr, config.LR_KEYS[lr["kind"]], f"{section}.lr")
+            for k in config.LR_KEYS[lr["kind"]][1:]:
+                check_dim(lr[k], f"{section}.lr.{k}")
+        else:
+            check_dim(space[key], f"{section}.{key}")
+
+
+def suggest(trial, name, spec):
+    if isinstance(spec, list):
+        return trial.suggest_categorical(name, spec)
+    if not isinstance(spec, dict):
+        return spec
+    lo, hi, step, log = spec["low"], spec["high"], spec.get("step"), bool(spec.get("log", False))
+    if all(isinstance(v, int) for v in (lo, hi, step or 1)):
+        return trial.suggest_int(name, lo, hi, step=step or 1, log=log)
+    return trial.suggest_float(name, float(lo), float(hi), step=step, log=log)
+
+
+def sample(trial, space, base, meta):
+    """A full train config for this trial: base (the train section) with the space's draws.
+    Raises Impossible for widths that do not fit n_len."""
+    layers = suggest(trial, "layers", space["layers"])
+    filters = [suggest(trial, f"filters_{i}", space["filters"]) for i in range(1, layers + 1)]
+    widths = [suggest(trial, f"widths_{i}", space["widths"]) for i in range(1, layers + 1)]
+    try:
+        recipe.check_arch(filters, widths, meta["n_len"], "search trial")
+    except NameCNNError as e:
+        raise Impossible(str(e)) from None
+    lr = {"kind": space["lr"]["kind"]}
+    for k in config.LR_KEYS[lr["kind"]][1:]:
+        lr[k] = suggest(trial, f"lr.{k}", space["lr"][k])
+    if lr["kind"] == "cyclic" and lr["min"] > lr["max"]:
+        lr["min"], lr["max"] = lr["max"], lr["min"]
+    cfg = {**base, "layers": layers, "filters": filters, "widths": widths, "lr": lr,
+           **{k: suggest(trial, k, space[k]) for k in DRAWN}}
+    return recipe.train_config(cfg, meta, section="search trial")
+
+
+def exp_command(cfg, space):
+    """The `dvc exp run -S …` command that trains this configuration with the train section's other settings
+    (the lr kind and any fixed dimension as params.yaml has them)."""
+    sets = [f"train.layers={cfg['layers']}", f"'train.filters={cfg['filters']}'".replace(" ", ""),
+            f"'train.widths={cfg['widths']}'".replace(" ", "")]
+    sets += [f"train.lr.{k}={cfg['lr'][k]:.4g}" for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]
+             if not isinstance(space["lr"][k], (int, float))]
+    sets += [f"train.{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"train.{k}={str(cfg[k]).lower()}"
+             for k in DRAWN if not isinstance(space[k], (bool, int, float))]
+    return "dvc exp run " + " ".join(f"-S {s}" for s in sets)
+
+
+def as_params(cfg, space, where):
+    """The trial parameters under which `sample` gives back train config `cfg` (to enqueue it): one per drawn
+    dimension. A fixed dimension must equal cfg's value and a drawn one must contain it, else the enqueued
+    trial would not be cfg: a NameCNNError naming the key."""
+    values = {"layers": cfg["layers"], **{k: cfg[k] for k in DRAWN}}
+    values.update({f"filters_{i}": v for i, v in enumerate(cfg["filters"], 1)})
+    values.update({f"widths_{i}": v for i, v in enumerate(cfg["widths"], 1)})
+    if cfg["lr"]["kind"] != space["lr"]["kind"]:
+        raise NameCNNError(f"{where}: lr.kind {cfg['lr']['kind']} is not the search space's {space['lr']['kind']}")
+    values.update({f"lr.{k}": cfg["lr"][k] for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]})
+    params = {}
+    for name, value in values.items():
+        key = name.split("_")[0] if name.startswith(("filters_", "widths_")) else name
+        spec = space["lr"][key[3:]] if key.startswith("lr.") else space[key]
+        if isinstance(spec, list):
+            ok = value in spec
+        elif isinstance(spec, dict):
+            ok = spec["low"] <= value <= spec["high"]
+        else:
+            ok = value == spec
+        if not ok:
+            raise NameCNNError(f"{where}: {name} = {value!r} is outside search.space.{key} ({spec!r})")
+        if isinstance(spec, (list, dict)):
+            params[name] = value
+    return params

@@ -1,0 +1,1 @@
+"""Names in, languages out: predict, the model loaded from a folder or MLflow, the pyfunc model served."""
