@@ -16,7 +16,7 @@ import pytest
 from helpers import tiny_train
 from namecnn import data
 from namecnn.errors import NameCNNError
-from namecnn.search import confirm, optuna_study, space, trials
+from namecnn.search import confirm, optuna_study, pool, space, trials
 from namecnn.search import run as search
 from namecnn.tracking import store as tracking
 from namecnn.tracking import tracked
@@ -188,7 +188,7 @@ def test_trials_never_read_a_validation_name(project, monkeypatch):
     place = tracked.Place("0", str(root), "search")
     ctx = trials.Context(p, base, str(encoded), str(root / "j.log"), "poisoned", place)
     tracking.connect(root)
-    trials.optimize(ctx, 1)
+    pool.optimize(ctx, 1)
     done = optuna_study.open_optuna_study(p, str(root / "j.log"), "poisoned", base["steps"]).trials
     assert [t.state.name for t in done] == ["COMPLETE"] * 3
 

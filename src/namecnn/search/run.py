@@ -5,6 +5,7 @@ and are pruned by successive halving, workers that scale out (trials.py), and a 
 Nothing here reads a validation name: trials score balanced accuracy on the inner split (data.inner_split); the
 validation names are only scored by the confirmation, and only reported.
 """
+import sys
 import time
 
 import mlflow
@@ -13,7 +14,7 @@ from .. import config, data
 from ..errors import NameCNNError
 from ..tracking import runs, store, tracked
 from ..training import recipe
-from . import confirm, optuna_study, outputs, space, trials
+from . import confirm, optuna_study, outputs, pool, space, trials
 
 
 def check(p):
@@ -45,14 +46,20 @@ def search(p, train, encoded_dir, out_dir, workers=1):
     experiment_id = store.experiment(store.SEARCH_EXPERIMENT, root)            # once, before any worker starts
     url = optuna_study.storage_url(p, root)
     name = optuna_study.optuna_study_name(p, base)
-    warm_start(optuna_study.open_optuna_study(p, url, name, base["steps"]), p, base, meta)   # created once
+    study = optuna_study.open_optuna_study(p, url, name, base["steps"])                      # created once
+    warm_start(study, p, base, meta)
+    failed, retried = optuna_study.reclaim(study)
+    if failed or retried:
+        print(f"search: {len(failed)} trial(s) left RUNNING by a process that is gone marked FAIL; "
+              f"{len(retried)} interrupted trial(s) queued again", file=sys.stderr)
     start = time.time()
-    with runs.start_run(experiment_id, f"search-{name}", "search", root, tags={"optuna.study": name}) as parent:
+    parent = runs.start_run(experiment_id, f"search-{name}", "search", root, tags={"optuna.study": name})
+    with runs.run_status():                                    # ends KILLED on Ctrl-C or SIGTERM, like every run
         store.log_config({k: v for k, v in p.items() if k != "workers"})       # the resolved count below
         mlflow.log_params({"workers": workers, "storage_kind": url.split("://")[0] if "://" in url else "journal"})
         ctx = trials.Context(p, base, str(encoded_dir), url, name,
                              tracked.Place(experiment_id, str(root), "search", parent.info.run_id), workers)
-        trials.optimize(ctx, workers)
+        pool.optimize(ctx, workers)
         study = optuna_study.open_optuna_study(p, url, name, base["steps"])
         search_minutes = (time.time() - start) / 60
         confirmed = confirm.confirm(ctx, study, encoded_dir, workers)

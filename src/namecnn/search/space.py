@@ -37,7 +37,19 @@ def check_dim(spec, key):
         raise NameCNNError(f"{key}: expected a number, a list of choices or {{low, high}}, got {spec!r}")
 
 
+def ends(spec):
+    """The values a dimension can take at its ends: its fixed value, every choice, or a range's low and high."""
+    if isinstance(spec, list):
+        return spec
+    return [spec["low"], spec["high"]] if isinstance(spec, dict) else [spec]
+
+
+PER_LAYER = config.integer(1)      # filters_i, widths_i and layers: whole numbers >= 1
+
+
 def check(space, section="search.space"):
+    """Every dimension's form, then every value it can take against the train section's own check (the search
+    never draws a value `dvc repro train` would refuse), each error naming search.space.<key>."""
     config.check_keys(space, KEYS, section)
     for key in KEYS:
         if key == "lr":
@@ -47,8 +59,13 @@ def check(space, section="search.space"):
             config.check_keys(lr, config.LR_KEYS[lr["kind"]], f"{section}.lr")
             for k in config.LR_KEYS[lr["kind"]][1:]:
                 check_dim(lr[k], f"{section}.lr.{k}")
+                for v in ends(lr[k]):
+                    config.number({k: v}, k, f"{section}.lr", 0, lo_open=True, integer=k == "step_size")
         else:
             check_dim(space[key], f"{section}.{key}")
+            fn = PER_LAYER if key in ("layers", "filters", "widths") else config.SECTIONS["train"][key]
+            for v in ends(space[key]):
+                fn({key: v}, key, section)
 
 
 def suggest(trial, name, spec):

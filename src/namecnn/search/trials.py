@@ -1,9 +1,7 @@
 """A search trial: trained on the inner split of the training names, scored by its balanced accuracy on the
 held-out inner names, reported every eval_every steps for the pruner; a nested MLflow run each; workers."""
-import multiprocessing
 import os
 import socket
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,22 +9,17 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import optuna
-from optuna.study import MaxTrialsCallback
-from optuna.trial import TrialState
 
 import namecnn
 
 from .. import data
-from ..errors import NameCNNError
 from ..nn import model, modelio
 from ..reporting import plots
 from ..scoring import metrics
 from ..serving import pyfunc
-from ..tracking import store, tracked
+from ..tracking import runs, tracked
 from ..training import train
-from ..training.memory import keep_freed_memory
-from ..training.workers import one_thread
-from . import optuna_study, space
+from . import space
 
 STATE_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}   # trial state -> its run's status
 PRUNED = (optuna.TrialPruned,)                                                    # end a run KILLED, not FAILED
@@ -54,12 +47,18 @@ def objective(trial, ctx, fit_names, held_names, meta):
     status (STATE_STATUS). A drawn architecture that cannot exist is pruned at once, its run holding the reason."""
     seed = ctx.search["seed"] * 100_003 + trial.number
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    for key, value in runs.process_tags().items():          # to tell an orphaned trial (optuna_study.reclaim)
+        trial.set_user_attr(key, value)
     tags = {"optuna.study": ctx.study_name, "optuna.trial": str(trial.number)}
     try:
         cfg, arch = space.sample(trial, ctx.search["space"], {**ctx.base, "seed": seed}, meta)
     except space.Impossible as e:
         with tracked.training_run(ctx.place, f"trial-{trial.number}", dict(trial.params), tags, PRUNED):
             ended(trial, "PRUNED", e)
+    twin = repeat_of(trial)
+    if twin is not None:                                 # not trained again; not counted, not retried
+        trial.set_user_attr("repeat_of", twin)
+        raise Repeated(f"the parameters of trial {twin}, already tried")
     with tracked.training_run(ctx.place, f"trial-{trial.number}", cfg, tags, PRUNED) as stop:
         def on_eval(step, row):
             mlflow.log_metrics({f"inner_{k[4:]}" if k.startswith("val_") else k: v
@@ -82,6 +81,17 @@ def objective(trial, ctx, fit_names, held_names, meta):
     return value
 
 
+class Repeated(Exception):
+    """A trial drawn with the parameters of one already tried: failed at once, nothing trained."""
+
+
+def repeat_of(trial):
+    """The number of a complete or pruned trial of the same Optuna study with this trial's parameters, or None."""
+    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                          optuna.trial.TrialState.PRUNED))
+    return next((t.number for t in done if t.params == trial.params and t.number != trial.number), None)
+
+
 def ended(trial, state, e):
     """A trial stopped by `e`: the reason on the Optuna trial and its run, then `e` raised on to Optuna."""
     trial.set_user_attr("reason", str(e))
@@ -100,49 +110,3 @@ def log_completed(params, arch, meta, cfg, held):
     with tempfile.TemporaryDirectory() as tmp:
         modelio.save(tmp, params, modelio.model_meta(arch, meta, cfg))
         pyfunc.log_model(tmp, Path(namecnn.__file__).parent)
-
-
-def work(ctx, n_trials):
-    """One worker: add trials to the shared Optuna study until it holds n_trials finished ones."""
-    if ctx.workers > 1:
-        one_thread()                                     # the processes share the cores: one BLAS thread each
-    keep_freed_memory()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    store.connect(Path(ctx.place.root))
-    splits, meta = data.load(ctx.encoded_dir)
-    fit_names, held_names = inner(ctx, splits)
-    del splits                                           # the validation names go: a trial never needs them
-    study = optuna_study.open_optuna_study(ctx.search, ctx.storage, ctx.study_name, ctx.base["steps"])
-    done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    if len(study.get_trials(deepcopy=False, states=done)) >= n_trials:
-        return
-    callbacks = [MaxTrialsCallback(n_trials, states=done)] + ([progress(n_trials)] if sys.stderr.isatty() else [])
-    study.optimize(lambda t: objective(t, ctx, fit_names, held_names, meta), n_trials=n_trials,
-                   catch=(train.Diverged,), callbacks=callbacks, gc_after_trial=True)
-
-
-def progress(n_trials):
-    """A line a trial on a terminal (CI logs stay quiet): trials done of n_trials, the best inner score so far."""
-    def show(study, trial):
-        finished = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
-        scores = [t.value for t in finished if t.state.name == "COMPLETE"]
-        best = f"{max(scores):.4f}" if scores else "-"
-        print(f"search: {len(finished)}/{n_trials} trials, trial {trial.number} {trial.state.name.lower()} "
-              f"at step {trial.user_attrs.get('steps', 0)}; best inner balanced acc {best}", file=sys.stderr)
-    return show
-
-
-def optimize(ctx, workers=1):
-    """Run `workers` processes (this one and workers-1 spawned) against the Optuna study."""
-    n = ctx.search["n_trials"]
-    procs = [multiprocessing.get_context("spawn").Process(target=work, args=(ctx, n)) for _ in range(workers - 1)]
-    for proc in procs:
-        proc.start()
-    try:
-        work(ctx, n)
-    finally:
-        for proc in procs:
-            proc.join()
-    bad = [proc.exitcode for proc in procs if proc.exitcode != 0]
-    if bad:
-        raise NameCNNError(f"search: {len(bad)} worker process(es) failed (exit codes {bad})")

@@ -4,6 +4,7 @@ one-line error a broken or unreachable store becomes (runs.py starts and ends ru
 mlflow is imported inside the functions that use it: `namecnn predict` from a folder loads this module through
 serving/loading.py and never needs mlflow, which takes 1.6 s to import."""
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -50,8 +51,26 @@ def connect(root=None):
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
+    logging.getLogger("mlflow").setLevel("INFO" if verbose() else "WARNING")
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)   # its errors reach us as one line
     return uri
+
+
+def verbose():
+    """`namecnn -v` (MLFLOW_LOGGING_LEVEL=INFO, inherited by every worker): MLflow's and Optuna's INFO lines shown."""
+    return os.environ.get("MLFLOW_LOGGING_LEVEL", "").upper() == "INFO"
+
+
+@contextlib.contextmanager
+def creating(uri):
+    """Processes that open a new SQLite store at once race to create and migrate its tables ("table … already
+    exists", "no such column"): for the embedded store, one at a time (a lock file beside it)."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    with open(f"{uri.removeprefix('sqlite:///')}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def experiment(name, root=None):
@@ -62,18 +81,19 @@ def experiment(name, root=None):
     root = root or repo_root()
     uri = connect(root)
     try:
-        client = mlflow.MlflowClient()
-        found = client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        location = (root / "mlartifacts" / name).as_uri() if uri.startswith("sqlite:") else None
-        try:
-            return client.create_experiment(name, artifact_location=location)
-        except MlflowException:
-            found = client.get_experiment_by_name(name)        # created meanwhile by another process
-            if found is None:
-                raise
-            return found.experiment_id
+        with creating(uri):
+            client = mlflow.MlflowClient()
+            found = client.get_experiment_by_name(name)
+            if found is not None:
+                return found.experiment_id
+            location = (root / "mlartifacts" / name).as_uri() if uri.startswith("sqlite:") else None
+            try:
+                return client.create_experiment(name, artifact_location=location)
+            except MlflowException:
+                found = client.get_experiment_by_name(name)        # created meanwhile through a server
+                if found is None:
+                    raise
+                return found.experiment_id
     except Exception as e:            # MlflowException, SQLAlchemy's or the HTTP client's errors
         raise NameCNNError(f"MLflow tracking store {uri}: {first_line(e)}") from None
 
