@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup repro test check bench exps clean-venv
+.PHONY: setup repro test check bench exps reset ui serve clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,21 @@ check: setup          # the quick loop: the tests not marked slow, under a minut
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest -q -m "not slow"
 
 exps: setup          # experiments in 120 columns: the headline metrics and the params that differ (not the file hashes)
-	$(BIN)/dvc exp show --no-pager --only-changed --drop 'Created|State|Executor|.*/.*|models' --keep 'acc|acc_lo|acc_hi|vs_champ|p_champ|ms_step'
+	$(BIN)/namecnn exps
 
 bench: setup         # the default network's step, and the study's against the reference method
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro encode
 	$(BIN)/namecnn bench --network train
 	$(BIN)/namecnn bench --network t8_cyclic --impl both --reference-steps 3
+
+reset: setup         # back to the committed state: params.yaml, dvc.lock, reports from git (staged or not), models/ and data from DVC
+	git reset -q -- params.yaml dvc.lock reports
+	rm -rf params.yaml dvc.lock reports   # written anew below: a failed dvc exp run can leave files git takes for unchanged
+	git checkout HEAD -- params.yaml dvc.lock reports
+	$(BIN)/dvc checkout --force --quiet
+
+ui: setup            # the MLflow UI over the project's store, on http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+serve: setup         # the champion over HTTP on http://127.0.0.1:5001/invocations ({"inputs": ["cruz"]})
+	MLFLOW_TRACKING_URI=sqlite:///mlflow.db $(BIN)/mlflow models serve -m models:/namecnn@champion --env-manager local -h 127.0.0.1 -p 5001

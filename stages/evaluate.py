@@ -1,19 +1,18 @@
 """evaluate stage: score the trained model on train, validation and unseen names; log into the training run."""
 import argparse
-import json
 from pathlib import Path
 
 import mlflow
 import numpy as np
 
 from namecnn import config, data, fsio
-from namecnn.errors import guard
+from namecnn.errors import NameCNNError, guard
 from namecnn.nn import model, modelio
 from namecnn.reporting import plots
 from namecnn.scoring import compare
 from namecnn.scoring import metrics as evaluation
 from namecnn.serving import predict
-from namecnn.tracking import registry, store
+from namecnn.tracking import lookup, registry, store
 
 
 def main():
@@ -30,7 +29,8 @@ def main():
     params, mmeta = modelio.load(args.model_dir)
     classes = meta["classes"]
     unseen_names, unseen_y = data.read_labelled_names(args.unseen, len(classes))
-    run_id = store.read_run(args.run_json)
+    run = store.read_run(args.run_json)
+    run_id = run["run_id"]
     rng = np.random.default_rng(p["seed"])
     out = Path(args.out_dir)
 
@@ -59,7 +59,7 @@ def main():
     with store.store_errors():
         results["champion"] = against_champion(predictions, run_id, rng, p)
         fsio.write_json(out / "scores.json", results)
-        fsio.write_json(args.metrics_json, evaluation.headline(results, read_json(args.run_json).get("ms_per_step")))
+        fsio.write_json(args.metrics_json, evaluation.headline(results, run.get("ms_per_step")))
         fsio.write_json(out / "confusion.json", predictions)
         fsio.write_csv(out / "per_class.csv", evaluation.per_class(yv, pred, classes))
         fsio.write_csv(out / "unseen.csv", unseen_rows)
@@ -70,34 +70,35 @@ def main():
             for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv",
                          "scores.json"):
                 mlflow.log_artifact(str(out / name), "evaluation")
-        champion = registry.promote_champion(registry.MODEL)
     v, u, c = results["val"], results["unseen"], results["champion"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {v['acc_ci_low']:.3f}-{v['acc_ci_high']:.3f}), balanced "
           f"{v['balanced_acc']:.4f}, top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc "
           f"{results['train']['acc']:.4f}; unseen {u['new_acc']:.4f} of the {u['n_new']} not in the training data "
           f"({u['acc']:.4f} of {u['n']})")
-    if c:
+    if c and "reason" in c:
+        print(f"evaluate: not compared with the champion (version {c['version']}): {c['reason']}")
+    elif c:
         champ = f"the champion (version {c['version']})"
         print(f"evaluate: {compare.verdict(c, 'this model', champ)}")
-    if champion:
-        print(f"evaluate: models:/namecnn@champion is version {champion[0]} (val/final_acc {champion[1]:.4f})")
+
 
 
 def against_champion(predictions, run_id, rng, p):
-    """This model against the best other evaluated version of the registered model, on the same validation
-    names: compare.by_name (A this model, B the champion) plus the champion's version and run; None when there is
-    no other version yet."""
-    best = registry.best_version(registry.MODEL, exclude_run=run_id)
-    if best is None:
+    """This model against the champion (the one reference of every comparison) on the same validation names:
+    compare.by_name (A this model, B the champion) plus the champion's version and run; None when there is no
+    champion, or this run is it; the reason instead of the comparison when it cannot be made (the champion's
+    artifacts gone, no names in common): the model is evaluated all the same."""
+    client = mlflow.MlflowClient()
+    held = registry.champion(client)
+    if held is None or held.run_id == run_id:
         return None
-    value, version, champion_run = best
+    out = {"version": int(held.version), "run_id": held.run_id,
+           "champion_val_acc": registry.val_acc(client, held.run_id)}
     mine = {r["name"]: (r["actual"], r["predicted"]) for r in predictions}
-    c = compare.by_name(mine, registry.predictions(champion_run), rng, p["bootstrap"], p["level"])
-    return {**c, "version": version, "run_id": champion_run, "champion_val_acc": value}
-
-
-def read_json(path):
-    return json.loads(Path(path).read_text())
+    try:
+        return {**compare.by_name(mine, lookup.predictions(held.run_id), rng, p["bootstrap"], p["level"]), **out}
+    except NameCNNError as e:
+        return {**out, "reason": str(e)}
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def main():
         "## Gradient check", report.gradcheck_section(gc),
         "## Speed", report.speed_section(bench),
         "## Training",
-        f"Network: {len(cfg['filters'])} conv layers, filters {cfg['filters']}, widths {cfg['widths']}, bias "
+        f"Network: {report.layers(len(cfg['filters']))}, filters {cfg['filters']}, widths {cfg['widths']}, bias "
         f"{cfg['bias']}, dropout {cfg['dropout']}, weight decay {cfg['weight_decay']}; {cfg['steps']} steps of batch "
         f"{cfg['batch_size']}, momentum {cfg['momentum']}, learning rate {lr_text}, {cfg['sampling']} sampling, "
         f"logit adjustment τ = {cfg['logit_adjust']}, "
@@ -86,6 +86,7 @@ def main():
         f"Run `{run['run_id']}` (experiment `{run['experiment_id']}`) in `{run['tracking_uri']}` holds the "
         "parameters, per-step metrics, figures, evaluation artifacts and the model. Open it with "
         "`mlflow ui --backend-store-uri sqlite:///mlflow.db` from the project root.",
+        report.served_line(read_json(r / "champion.json")),
     ]
     fsio.write_text(r / "report.md", "\n\n".join(parts) + "\n")
     print(f"report: {r / 'report.md'}")

@@ -52,8 +52,9 @@ def main():
         store.log_config(cfg)
         mlflow.log_params({"dense_in": arch.dense_in, "n_train": len(splits["train"]["y"]),
                            "n_val": len(splits["val"]["y"])})
-        print(f"train: {len(arch.filters)} conv layers, filters {list(arch.filters)}, widths {list(arch.widths)}, "
-              f"bias {arch.bias}, {cfg['steps']} steps; MLflow run {r.info.run_id}", flush=True)
+        n = len(arch.filters)
+        print(f"train: {n} conv layer{'s' if n > 1 else ''}, filters {list(arch.filters)}, widths "
+              f"{list(arch.widths)}, bias {arch.bias}, {cfg['steps']} steps; MLflow run {r.info.run_id}", flush=True)
 
         def log(step, row):
             mlflow.log_metrics(curve_metrics(row), step=step)
@@ -69,10 +70,11 @@ def main():
         mlflow.log_artifact(str(out / "curves.png"), "figures")
         info = pyfunc.log_model(args.model_dir, Path(namecnn.__file__).parent)
     version = registry.register(info.model_uri, registry.MODEL)        # only once the run has FINISHED
-    registry.describe(registry.MODEL, version, f"Run {r.info.run_id} ({variant.run_name(changed, name)}); "
-                                               f"validation accuracy at the last step {history[-1]['val_acc']:.4f}.")
+    registry.describe(registry.MODEL, version, f"{variant.run_name(changed, name)}: validation accuracy at the "
+                                               f"last step {history[-1]['val_acc']:.4f}; run {r.info.run_id}.")
     store.write_run(out / "run.json", r, registered_model=registry.MODEL, version=version,
-                       ms_per_step=round(ms_per_step, 3))
+                    ms_per_step=round(ms_per_step, 3))
+    registry.label(version)                              # first model: the champion; an experiment: a challenger
     last = history[-1]
     print(f"train: step {last['step']}  train acc {last['train_acc']:.4f}  val acc {last['val_acc']:.4f}  "
           f"val loss {last['val_loss']:.4f}; registered as version {version} of {registry.MODEL}")

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from namecnn.errors import NameCNNError
 from namecnn.scoring import compare
 from namecnn.scoring import metrics as evaluation
 from namecnn.tracking import variant
@@ -50,7 +51,7 @@ def test_by_name_matches_names_not_positions():
     c = compare.by_name(a, b, np.random.default_rng(0))
     assert (c["n"], c["acc_a"], c["acc_b"]) == (2, 1.0, 0.5)
     assert (c["names_only_a"], c["names_only_b"]) == (["z"], []) and c["diff"] == pytest.approx(0.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(NameCNNError, match="share no scored names"):
         compare.by_name({"x": ("de", "de")}, {"y": ("de", "de")}, np.random.default_rng(0))
     with pytest.raises(ValueError):
         compare.paired([1, 0], [1], np.random.default_rng(0))
@@ -66,9 +67,11 @@ def test_metric_names_are_grouped_and_the_headline_is_short():
                  "val/acc_ci_low": 0.63, "val/acc_ci_high": 0.76, "unseen/acc": 0.5, "val/vs_champion": 0.01,
                  "val/vs_champion_low": -0.02, "val/vs_champion_high": 0.04, "val/vs_champion_p_mcnemar": 0.5}
     h = evaluation.headline(results, 2.34567)
-    assert list(h) == ["acc", "acc_lo", "acc_hi", "vs_champ", "p_champ", "ms_step"]
-    assert h["ms_step"] == 2.3457
+    assert list(h) == ["acc", "acc_lo", "acc_hi", "vs_champ", "p_champ", "ms_step", "champ_version"]
+    assert h["ms_step"] == 2.3457 and h["champ_version"] == 3                # which champion every row is against
     assert "vs_champ" not in evaluation.headline({**results, "champion": None})
+    unmade = evaluation.headline({**results, "champion": {"version": 3, "reason": "no evaluation/confusion.json"}})
+    assert "vs_champ" not in unmade and unmade["champ_version"] == 3
 
 
 def test_a_variant_is_named_by_its_experiment_and_what_it_changes(monkeypatch):

@@ -49,3 +49,27 @@ def test_the_default_network_is_read_from_the_train_section_by_every_stage_that_
     for stage in ("study", "search", "lr_range", "bench"):
         assert "train" in STAGES[stage]["params"], stage
     assert len(params["train"]["filters"]) == len(params["train"]["widths"]) == params["train"]["layers"]
+
+
+def test_a_one_key_variant_changes_one_line_of_params_yaml(tmp_path):
+    """params.yaml is kept in the form DVC writes back (`dvc exp run -S`, `dvc exp apply`): one key, one line."""
+    from dvc.utils.serialize import modify_yaml
+
+    copy = tmp_path / "params.yaml"
+    copy.write_text((ROOT / "params.yaml").read_text())
+    with modify_yaml(copy) as d:
+        d["train"]["dropout"] = 0.3
+    before, after = (ROOT / "params.yaml").read_text().splitlines(), copy.read_text().splitlines()
+    assert len(before) == len(after) and sum(a != b for a, b in zip(before, after, strict=True)) == 1
+
+
+def test_each_figure_is_drawn_once_with_titled_axes():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    assert not any("plots" in stage for stage in dvc["stages"].values())      # only the top-level list draws
+    named = {next(iter(p)): p[next(iter(p))] for p in dvc["plots"] if isinstance(p, dict)}
+    files = [p for p in dvc["plots"] if isinstance(p, str)]
+    assert len(files) == len(set(files))
+    for plot in named.values():
+        assert plot.get("title") and plot.get("x_label") and plot.get("y_label")
+    confusion = named["Confusion"]
+    assert confusion["x"] == "predicted" and confusion["y"] == {"reports/evaluate/confusion.json": "actual"}

@@ -4,6 +4,7 @@ import io
 import json
 import re
 import sys
+import time
 
 import pytest
 import yaml
@@ -33,7 +34,7 @@ def test_repro_builds_every_output(repo, repro):
                  "reports/search/best_params.json", "reports/search/trials.csv", "reports/report.md"):
         assert (dst / path).is_file(), path
     headline = json.loads((dst / "reports/metrics.json").read_text())
-    assert set(headline) == {"acc", "acc_lo", "acc_hi", "ms_step"}          # no champion yet: the first model
+    assert set(headline) == {"acc", "acc_lo", "acc_hi", "ms_step"}          # no champion to compare: the first
     metrics = json.loads((dst / "reports/evaluate/scores.json").read_text())
     assert headline["acc"] == round(metrics["val"]["acc"], 4) and metrics["champion"] is None
     assert 0 < metrics["val"]["acc"] <= 1 and metrics["unseen"]["n"] == 15
@@ -41,7 +42,7 @@ def test_repro_builds_every_output(repo, repro):
     report = (dst / "reports/report.md").read_text()
     run_id = json.loads((dst / "reports/train/run.json").read_text())["run_id"]
     assert run_id in report and f"{metrics['val']['acc']:.4f}" in report and "mashkov" in report
-    assert "No earlier evaluated version of the registered model" in report
+    assert "nothing to compare with" in report and "is `models:/namecnn@champion`: the committed default" in report
     study = json.loads((dst / "reports/study.json").read_text())
     default = json.loads((dst / "reports/study/default_model.json").read_text())
     assert study == {"seed_mean": round(default["mean"]["val_acc"], 4), "seed_sd": round(default["std"]["val_acc"], 4)}
@@ -89,8 +90,9 @@ def test_mlflow_run_has_metrics_confusion_and_a_loadable_model(repo, repro):
     assert {"evaluation/confusion.png", "evaluation/confusion.json"} <= artifacts
     mlflow.set_tracking_uri(f"sqlite:///{dst / 'mlflow.db'}")
     out = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(["cruz", "mcgregor"])
-    assert list(out["name"]) == ["cruz", "mcgregor"] and len(out.columns) == 3 + 18
-    assert abs(out.iloc[0, 3:].sum() - 1) < 1e-5
+    assert list(out["name"]) == ["cruz", "mcgregor"] and len(out.columns) == 4 + 18
+    assert list(out["error"]) == ["", ""]
+    assert abs(out.iloc[0, 4:].sum() - 1) < 1e-5
 
 
 @pytest.mark.slow
@@ -129,18 +131,19 @@ def test_exp_run_variant_is_its_own_experiment_and_run(repo, repro):
 def test_exp_show_and_metrics_show_fit_120_columns(repo, repro):
     """The README's `make exps` view: the figures that matter, none cut, in a 120-column terminal."""
     dst, env = repo
-    if "three" not in sh(["dvc", "exp", "list", "--name-only"], dst, env).stdout.split():
-        sh(["dvc", "exp", "run", "--temp", "-n", "three", "-S", "train.layers=3", "-S", "train.steps=120",
-            "evaluate"], dst, env)
+    sh(["dvc", "exp", "run", "--temp", "-n", "four", "-S", "train.layers=3", "-S", "train.steps=120", "-S",
+        "train.dropout=0.1", "-S", "train.weight_decay=0.001", "evaluate"], dst, env)       # four params differ
     make = (ROOT / "Makefile").read_text()
     command = re.search(r"^exps:.*\n\t(.+)$", make, re.M).group(1).replace("$(BIN)/", "").replace("$$", "$")
     out = sh(["bash", "-c", command], dst, {**env, "COLUMNS": "120"}).stdout
     lines = out.splitlines()
     assert max(map(len, lines)) <= 120, out
-    header = next(line for line in lines if "Experiment" in line).split()
-    for column in ("acc", "acc_lo", "acc_hi", "vs_champ", "p_champ", "ms_step", "train.layers", "train.steps"):
+    header = lines[0].split()
+    for column in ("experiment", "acc", "vs_champ", "p", "champ", "ms_step", "layers", "steps", "dropout",
+                   "weight_decay"):
         assert column in header, out
-    assert "…" not in out and "three" in out
+    four = next(line for line in lines if "four" in line).split()
+    assert set(four[-4:]) == {"3", "120", "0.1", "0.001"} and four[1] != "-" and "…" not in out, out
     shown = sh(["dvc", "metrics", "show"], dst, env).stdout
     assert max(map(len, shown.splitlines())) <= 120 and "gc_digits" in shown and "seed_mean" in shown, shown
 
@@ -153,19 +156,46 @@ def test_bad_params_stop_the_stage_naming_the_key(repo, repro):
 
 
 @pytest.mark.slow
-def test_champion_alias_points_at_the_best_registered_version(repo, repro):
+def test_the_champion_moves_only_when_a_model_is_adopted(repo, repro):
+    """Queued variants and a hand-edited `dvc repro` register challengers; the champion stays the committed
+    default's model; `namecnn promote` refuses a model that is not significantly better, unless --force."""
     dst, env = repo
-    try:                                                  # a variant in the workspace, then back to the commit
-        sh(["dvc", "exp", "run", "-n", "wide", "-S", "train.filters=[12,12]", "-S", "train.steps=150", "evaluate"],
-           dst, env)
+    client = mlflow_client(dst)
+    committed = str(json.loads((dst / "reports/train/run.json").read_text())["version"])
+    assert str(client.get_model_version_by_alias("namecnn", "champion").version) == committed
+    for over in ("train.dropout=0.1", "train.filters=[12,12]"):
+        sh(["dvc", "exp", "run", "--queue", "-S", over, "-S", "train.steps=150", "evaluate"], dst, env)
+    sh(["dvc", "queue", "start", "-j", "2"], dst, env)
+    deadline = time.time() + 600
+    while re.search(r"Queued|Running", sh(["dvc", "queue", "status"], dst, env).stdout) and time.time() < deadline:
+        time.sleep(2)
+    try:
+        params = yaml.safe_load((dst / "params.yaml").read_text())
+        params["train"]["dropout"] = 0.2
+        (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        out = sh(["dvc", "repro", "champion"], dst, env).stdout
+        assert "is the challenger" in out, out
     finally:
         back_to_the_commit(dst, env)
-    client = mlflow_client(dst)
     versions = client.search_model_versions("name='namecnn'")
-    assert len(versions) >= 2
-    scores = {int(v.version): client.get_run(v.run_id).data.metrics["val/final_acc"] for v in versions}
-    champion = client.get_model_version_by_alias("namecnn", "champion")
-    assert scores[int(champion.version)] == max(scores.values())
+    roles = {str(v.version): v.tags.get("namecnn.role") for v in versions}
+    assert len(versions) >= 4 and str(client.get_model_version_by_alias("namecnn", "champion").version) == committed
+    queued = [v for v in versions if v.tags.get("dvc.exp_name")]
+    assert len(queued) >= 2 and all(roles[str(v.version)] == "challenger" for v in queued)
+
+    sh(["dvc", "exp", "run", "--temp", "-n", "same", "-S", "train.eval_every=50", "evaluate"], dst, env)
+    promote = [sys.executable, "-m", "namecnn.cli", "promote", "same"]
+    r = sh(promote, dst, env, check=False)                  # the same weights: +0.0 points, p = 1
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert re.match(r"error: refused: version \d+ against the champion \(version 1\): \+0\.0 points, 95% paired "
+                    r"bootstrap \+0\.0 to \+0\.0, McNemar p = 1;", r.stderr), r.stderr
+    assert str(client.get_model_version_by_alias("namecnn", "champion").version) == committed
+    try:
+        forced = sh([*promote, "--force"], dst, env).stdout
+        version = client.get_model_version_by_alias("namecnn", "champion")
+        assert str(version.version) != committed and "by force" in version.description and "by force" in forced
+    finally:
+        client.set_registered_model_alias("namecnn", "champion", committed)
 
 
 @pytest.mark.slow
@@ -205,14 +235,18 @@ def test_parallel_study_equals_sequential(repo, repro, tmp_path):
 
 @pytest.mark.slow
 def test_an_applied_variant_becomes_the_default_of_the_study_and_the_search(repo, repro):
-    """`dvc exp apply` of a train variant, then `dvc repro`: the study's default row and the search's trial 0 and
-    confirmed default retrain with the variant's values; the workspace is put back to the commit afterwards."""
+    """`dvc exp apply` of a train variant, commit, `dvc repro`: the study's default row and the search's trial 0
+    and confirmed default retrain with the variant's values, and its model becomes the champion. The workspace
+    and the commit are put back afterwards."""
     dst, env = repo
+    head = sh(["git", "rev-parse", "HEAD"], dst, env).stdout.strip()
     sh(["dvc", "exp", "run", "--temp", "-n", "drop3", "-S", "train.dropout=0.3", "evaluate"], dst, env)
     try:
         sh(["dvc", "exp", "apply", "drop3"], dst, env)
+        sh(["git", "add", "-A"], dst, env)
+        sh(["git", "commit", "-qm", "adopt drop3"], dst, env)
         out = sh(["dvc", "repro"], dst, env).stdout
-        assert {"study", "search", "lr_range", "bench", "report"} <= ran(out), out
+        assert {"study", "search", "lr_range", "bench", "champion", "report"} <= ran(out), out
         assert "train" not in ran(out)                        # applied with its outputs: not trained again
         default = json.loads((dst / "reports/study/default_model.json").read_text())
         assert default["config"]["dropout"] == 0.3 and default["steps"] == 200
@@ -220,12 +254,19 @@ def test_an_applied_variant_becomes_the_default_of_the_study_and_the_search(repo
         assert confirmed["candidates"][0]["name"] == "train" and confirmed["candidates"][0]["config"]["dropout"] == 0.3
         trials = list(csv.DictReader(io.StringIO((dst / "reports/search/trials.csv").read_text())))
         assert json.loads(trials[0]["params"])["dropout"] == 0.3
+        version = json.loads((dst / "reports/train/run.json").read_text())["version"]
+        assert mlflow_client(dst).get_model_version_by_alias("namecnn", "champion").version == version
+        assert json.loads((dst / "reports/champion.json").read_text())["role"] == "champion"
     finally:
+        sh(["git", "reset", "-q", "--hard", head], dst, env)
         back_to_the_commit(dst, env)
+        mlflow_client(dst).set_registered_model_alias("namecnn", "champion", "1")
 
 
 def back_to_the_commit(dst, env):
-    """The workspace as committed: params.yaml, dvc.lock and the reports from git, models/ from DVC's cache."""
-    sh(["git", "reset", "-q", "--hard"], dst, env)
-    sh(["dvc", "checkout", "-q", "--force"], dst, env)
+    """The workspace as committed, by the Makefile's `reset` recipe as `make reset` runs it (the venv's tools are
+    on PATH here): params.yaml, dvc.lock and the reports from git, models/ and the data from DVC's cache."""
+    recipe = re.search(r"^reset:.*\n((?:\t.+\n)+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    for line in recipe.splitlines():
+        sh(["bash", "-c", line.strip().split("  #")[0].replace("$(BIN)/", "")], dst, env)
 

@@ -60,14 +60,13 @@ def test_predict_warns_on_foreign_characters_and_long_names(trained):
     path, env = trained
     r = cli(["predict", "ab😀c", "x" * 30], path, env)
     assert r.returncode == 0
-    assert "warning: name 'ab😀c': character(s) '😀' not in the model's alphabet, dropped" in r.stderr
-    assert "warning: name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 30 characters, cut to the model's n_len=19" in r.stderr
+    assert "warning: argument 1: name 'ab😀c': character(s) '😀' not in the model's alphabet, dropped" in r.stderr
+    assert "warning: argument 2: name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx': 30 characters, cut to the model's n_len=19" \
+        in r.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
-    (["   "], "error: name '   ': nothing left to classify"),
-    (["😀"], "error: name '😀': nothing left to classify"),
     (["cruz", "--top-k", "0"], "error: --top-k must be >= 1"),
     (["cruz", "--model", "nowhere"], "error: nowhere/model.json: model file not found"),
 ])
@@ -76,6 +75,42 @@ def test_predict_bad_input_is_one_line(trained, args, message):
     r = cli(["predict", *args], path, env)
     assert r.returncode == 1 and r.stderr.strip() == r.stderr.strip().splitlines()[0]
     assert r.stderr.startswith(message)
+
+
+@pytest.mark.slow
+def test_a_bad_name_fails_its_row_alone(trained):
+    """Each name that cannot be classified gets its error in its row and a warning naming its place; the others
+    are answered; the exit status is 1 when any row failed."""
+    path, env = trained
+    r = cli(["predict", "cruz", "   ", "-", "--json"], path, env, stdin="mcgregor\n😀\n")
+    rows = json.loads(r.stdout)
+    assert r.returncode == 1 and [row["name"] for row in rows] == ["cruz", "   ", "mcgregor", "😀"]
+    assert "error" in rows[1] and "error" in rows[3] and "language" in rows[0] and "language" in rows[2]
+    assert "error: argument 2: name '   ': nothing left to classify" in r.stderr
+    assert "error: stdin:2: name '😀': nothing left to classify" in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == ("error: 2 of 4 name(s) could not be classified (marked above); "
+                                                 "the others were answered")
+    text = cli(["predict", "cruz", "😀"], path, env).stdout.splitlines()
+    assert len(text) == 2 and text[1].startswith("😀: error: ") and not text[0].count("error")
+
+
+@pytest.mark.slow
+def test_many_names_with_one_bad_line(trained, tmp_path):
+    """The benchmark's case (benchmarks/predict_many.py times 1,000,000), smaller: one bad line among 100,000."""
+    path, env = trained
+    r = cli(["predict", "-", "--top-k", "1"], path, env, stdin="cruz\n" * 99_999 + "😀\n")
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1 and len(lines) == 100_000 and sum(": error: " in line for line in lines) == 1
+    assert lines[-1].startswith("😀: error:") and "error: stdin:100000: name '😀'" in r.stderr
+
+
+@pytest.mark.slow
+def test_names_are_printed_with_control_and_bidi_characters_escaped(trained):
+    path, env = trained
+    r = cli(["predict", "\x1b[31mRED", "ab\u202ecd", "y" * 10_000], path, env)
+    assert "\x1b" not in r.stdout + r.stderr and "\u202e" not in r.stdout + r.stderr
+    assert r.stdout.startswith("\\x1b[31mRED: ") and "ab\\u202ecd: " in r.stdout
+    assert max(map(len, r.stderr.splitlines())) < 300                 # a 10,000-character name is cut
 
 
 @pytest.mark.slow

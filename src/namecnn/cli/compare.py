@@ -1,12 +1,14 @@
 """namecnn compare: two evaluated train runs on the same validation names."""
 import json
 
+MAX_BOOTSTRAP = 100_000          # 216 names x 100,000 resamples: 170 MB, seconds; more says nothing new
 HELP = ("two evaluated train runs on the same validation names: the accuracy difference, its paired bootstrap "
         "interval, McNemar's p, the names that differ")
 
 
 def add(c):
-    c.add_argument("a", metavar="A", help="a run id, a DVC experiment name, models:/namecnn@champion or champion")
+    c.add_argument("a", metavar="A", help="a run id, a DVC experiment, a git revision (main, HEAD, a tag) or "
+                                          "workspace, models:/namecnn/3 or champion")
     c.add_argument("b", metavar="B", nargs="?", default="champion", help="the same kinds (default champion)")
     c.add_argument("--bootstrap", type=int, default=2000, help="resamples (default 2000)")
     c.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
@@ -20,13 +22,17 @@ def run(args):
 
     from ..errors import NameCNNError
     from ..scoring import compare
-    from ..tracking import registry, store
+    from ..tracking import lookup, store
 
-    if not 0 < args.level < 1 or args.bootstrap < 1:
-        raise NameCNNError(f"--level must be in (0, 1) and --bootstrap >= 1, got {args.level} and {args.bootstrap}")
+    if not 0 < args.level < 1:
+        raise NameCNNError(f"--level must be in (0, 1), got {args.level}")
+    if not 1 <= args.bootstrap <= MAX_BOOTSTRAP:
+        raise NameCNNError(f"--bootstrap must be 1 to {MAX_BOOTSTRAP}, got {args.bootstrap}")
+    if not 0 <= args.seed < 2**63:
+        raise NameCNNError(f"--seed must be 0 to 2**63 - 1, got {args.seed}")
     store.connect()
-    ra, rb = registry.find_run(args.a), registry.find_run(args.b)
-    pa, pb = registry.predictions(ra.info.run_id), registry.predictions(rb.info.run_id)
+    ra, rb = lookup.find_run(args.a), lookup.find_run(args.b)
+    pa, pb = lookup.predictions(ra.info.run_id), lookup.predictions(rb.info.run_id)
     c = compare.by_name(pa, pb, np.random.default_rng(args.seed), args.bootstrap, args.level)
     if args.json:
         print(json.dumps({**c, "a": ra.info.run_id, "b": rb.info.run_id}))

@@ -5,9 +5,10 @@ import os
 
 from ..errors import guard
 from ..training.memory import keep_freed_memory
-from . import bench, compare, predict, search
+from . import bench, compare, exps, predict, promote, search
 
-COMMANDS = {"bench": bench, "search": search, "predict": predict, "compare": compare}
+COMMANDS = {"bench": bench, "search": search, "predict": predict, "compare": compare, "promote": promote,
+            "exps": exps}
 
 
 def parser():

@@ -2,6 +2,8 @@
 import json
 import sys
 
+import numpy as np
+
 HELP = "the most likely languages of surnames"
 
 
@@ -16,7 +18,7 @@ def add(pr):
 
 
 def stdin_names():
-    """Standard input's lines as names; bytes that are not UTF-8 name their line."""
+    """Standard input's lines as (names, their labels "stdin:LINE"); bytes that are not UTF-8 name their line."""
     from ..errors import NameCNNError
 
     lines = sys.stdin.buffer.read().split(b"\n")
@@ -28,7 +30,7 @@ def stdin_names():
             names.append(line.rstrip(b"\r").decode("utf-8-sig" if i == 1 else "utf-8"))
         except UnicodeDecodeError as e:
             raise NameCNNError(f"stdin:{i}: not UTF-8 text (byte 0x{line[e.start]:02x})") from None
-    return names
+    return names, [f"stdin:{i}" for i in range(1, len(names) + 1)]
 
 
 def argument_name(arg):
@@ -44,28 +46,49 @@ def argument_name(arg):
     return arg
 
 
+def shown(name, limit=60):
+    """A name as printed: control, bidi and other invisible characters escaped (a name cannot recolour the
+    terminal or reverse the line), cut to `limit` characters."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in name)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(name)} characters)"
+
+
 def run(args):
     from ..errors import NameCNNError
-    from ..nn import model
     from ..serving import loading, predict
 
-    names = [n for arg in args.names for n in (stdin_names() if arg == "-" else [argument_name(arg)])]
+    names, where = [], []
+    for k, arg in enumerate(args.names, 1):
+        if arg == "-":
+            more, labels = stdin_names()
+            names += more
+            where += labels
+        else:
+            names.append(argument_name(arg))
+            where.append(f"argument {k}")
     if not names:
         raise NameCNNError("no names given (pass names, or - to read one a line from stdin)")
     if args.top_k < 1:
         raise NameCNNError(f"--top-k must be >= 1, got {args.top_k}")
     params, meta, line = loading.from_uri(args.model_uri) if args.model_uri else loading.from_folder(args.model)
-    X, notes = predict.encode_names(names, meta)
-    P = model.predict_proba(params, X)
+    P, notes, errors = predict.classify(params, meta, names)
     print(line, file=sys.stderr)                  # which model answered; stdout stays the answer alone
-    for note in notes:
-        print(f"warning: {note}", file=sys.stderr)
-    tops = predict.top_k(P, meta["classes"], min(args.top_k, P.shape[1]))
-    rows = [{"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
-            for n, t in zip(names, tops, strict=True)]
+    for row, note in notes:
+        print(f"warning: {where[row]}: {note}", file=sys.stderr)
+    for row, error in errors.items():
+        print(f"error: {where[row]}: {error}", file=sys.stderr)
+    k = min(args.top_k, P.shape[1])
+    tops = predict.top_k(np.nan_to_num(P), meta["classes"], k)
+    rows = [{"name": n, "error": errors[i]} if i in errors else
+            {"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
+            for i, (n, t) in enumerate(zip(names, tops, strict=True))]
     if args.json:
         print(json.dumps(rows))                   # \u escapes: valid JSON whatever the terminal's encoding
-        return
-    sys.stdout.reconfigure(errors="backslashreplace")
-    for r in rows:
-        print(f"{r['name']}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"]))
+    else:
+        sys.stdout.reconfigure(errors="backslashreplace")
+        print("\n".join(f"{shown(r['name'])}: error: {r['error']}" if "error" in r else
+                        f"{shown(r['name'])}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"])
+                        for r in rows))
+    if errors:
+        raise NameCNNError(f"{len(errors)} of {len(names)} name(s) could not be classified (marked above); "
+                           f"the others were answered")

@@ -2,6 +2,11 @@
 from ..scoring.compare import verdict
 
 
+def layers(n):
+    """1 conv layer, 3 conv layers."""
+    return f"{n} conv layer" if n == 1 else f"{n} conv layers"
+
+
 def table(header, rows):
     """A Markdown table from a header and rows of cells (already formatted)."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -27,7 +32,7 @@ def speed_section(bench):
     rows = []
     for role, e in bench["networks"].items():
         f = e["fast"]
-        rows.append([f"{role}: `{e['name']}` ({len(e['filters'])} layer(s), filters {e['filters']}, widths "
+        rows.append([f"{role}: `{e['name']}` ({layers(len(e['filters']))}, filters {e['filters']}, widths "
                      f"{e['widths']}, pool {e['pool']}, dropout {e['dropout']})", f"{f['mean_ms']:.3f}",
                      f"{min(f['run_means_ms']):.3f}–{max(f['run_means_ms']):.3f}", f"{f['median_ms']:.3f}",
                      f"{f['mflop_per_step']:.1f}", f"{f['gflops']:.1f}"])
@@ -60,9 +65,20 @@ def champion_line(m):
     """Whether this model beats the registry's previous champion on the same names, with the interval."""
     c = m.get("champion")
     if not c:
-        return "No earlier evaluated version of the registered model to compare with."
-    return (verdict(c, "This model", f"the previous champion (version {c['version']}, validation accuracy "
-                                     f"{c['champion_val_acc']:.4f})") + ".")
+        return "This model is the registered model's first version, or the champion itself: nothing to compare with."
+    if "reason" in c:
+        return f"Not compared with the champion (version {c['version']}): {c['reason']}."
+    line = verdict(c, "this model", f"the champion (version {c['version']}, validation accuracy "
+                                    f"{c['champion_val_acc']:.4f})")
+    return line[0].upper() + line[1:] + "."
+
+
+def served_line(c):
+    """Which registered version `models:/namecnn@champion` serves, and what this run's model is."""
+    if c["role"] == "champion":
+        return f"This model, version {c['version']} of `namecnn`, is `models:/namecnn@champion`: {c['why']}."
+    return (f"This model, version {c['version']} of `namecnn`, is the challenger ({c['why']}); "
+            f"`models:/namecnn@champion` stays version {c['champion']}.")
 
 
 def unseen_line(u):

@@ -3,7 +3,7 @@
 `pub` is reference/published.yaml; `runs` maps a study configuration's name to its stage output
 (mean, std, per-seed runs, seed ensemble). Ours are means ± standard deviations over the seeds.
 """
-from .report import table
+from .report import layers, table
 
 
 def ms(r, key):
@@ -124,7 +124,7 @@ def beat_table(pub, runs, baseline):
              f"{runs['t8_cyclic']['mean']['unseen_acc']:.4f}"],
             ["n-gram TF-IDF + logistic regression", "—", f"{baseline['val_acc']:.4f}",
              f"{baseline['unseen_acc']:.4f}"],
-            [f"default model: {c['layers']} layer(s), filters {c['filters']}, widths {c['widths']}, "
+            [f"default model: {layers(c['layers'])}, filters {c['filters']}, widths {c['widths']}, "
              f"pool {c['pool']}, dropout {c['dropout']}, weight decay {c['weight_decay']}, {c['sampling']} sampling, "
              f"logit adjustment {c['logit_adjust']}", f"{d['steps']}",
              ms(d, "val_acc"), f"{d['mean']['unseen_acc']:.4f}"],

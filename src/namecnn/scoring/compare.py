@@ -3,6 +3,8 @@ p-value (scipy), and the names each got right that the other did not."""
 import numpy as np
 from scipy import stats
 
+from ..errors import NameCNNError
+
 
 def paired(a_right, b_right, rng, n_boot=2000, level=0.95):
     """A's accuracy minus B's on the same names, from two 0/1 vectors (N,).
@@ -34,7 +36,7 @@ def by_name(a, b, rng, n_boot=2000, level=0.95):
     in A's order): `paired`, plus each model's accuracy there and the names only A / only B gets right."""
     names = [n for n in a if n in b]
     if not names:
-        raise ValueError("the two runs share no scored names")
+        raise NameCNNError("the two models share no scored names")
     right_a = np.array([a[n][0] == a[n][1] for n in names])
     right_b = np.array([b[n][0] == b[n][1] for n in names])
     return {**paired(right_a, right_b, rng, n_boot, level), "acc_a": float(right_a.mean()),
@@ -52,5 +54,9 @@ def verdict(c, a="A", b="B"):
     sure = c["low"] > 0 or c["high"] < 0
     word = ("better than" if pts > 0 else "worse than") if sure else "not distinguishable from"
     return (f"{a} is {word} {b}: {pts:+.1f} points ({lvl}% paired bootstrap {100 * c['low']:+.1f} to "
-            f"{100 * c['high']:+.1f}), McNemar p = {c['p_mcnemar']:.3g}; {c['only_a']} names only {a} gets right, "
+            f"{100 * c['high']:+.1f}), McNemar p = {c['p_mcnemar']:.3g}; {names(c['only_a'])} only {a} gets right, "
             f"{c['only_b']} only {b}, of {c['n']}")
+
+
+def names(n):
+    return f"{n} name" if n == 1 else f"{n} names"

@@ -71,4 +71,5 @@ def headline(results, ms_per_step=None):
     v, c = results["val"], results.get("champion") or {}
     out = {"acc": v["acc"], "acc_lo": v["acc_ci_low"], "acc_hi": v["acc_ci_high"], "vs_champ": c.get("diff"),
            "p_champ": c.get("p_mcnemar"), "ms_step": ms_per_step}
-    return {k: round(float(x), 4) for k, x in out.items() if x is not None}
+    out = {k: round(float(x), 4) for k, x in out.items() if x is not None}
+    return {**out, "champ_version": c["version"]} if c.get("version") else out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import NameCNNError
 from ..nn import modelio
-from ..tracking import registry, store
+from ..tracking import lookup, registry, store
 
 
 def from_folder(directory):
@@ -40,7 +40,7 @@ def from_uri(uri):
             version = run_id = None
             source = uri
             if uri.startswith("models:/"):
-                mv = registry.model_version(client, uri)
+                mv = lookup.model_version(client, uri)
                 source, version, run_id = mv.source, mv.version, mv.run_id
             elif uri.startswith("runs:/"):
                 run_id = uri.removeprefix("runs:/").split("/")[0]

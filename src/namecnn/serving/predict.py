@@ -3,50 +3,76 @@
 A name is folded to ASCII (accents dropped: Müller -> muller, Dvořák -> dvorak; letters without a
 decomposition mapped: Ødegaard -> odegaard, Straße -> strasse), lower-cased and stripped. Then:
 a character still outside the model's alphabet is dropped, and a name longer than n_len is cut to
-n_len, each with a warning; a name left empty is an error. A network trained on names between boundary
-marks gets them added here.
+n_len, each with a warning; a name left empty is an error of that row alone. A network trained on names
+between boundary marks gets them added here. Each distinct name is classified once.
 """
 import warnings
 
 import numpy as np
 
 from .. import data
-from ..data import fold
+from ..data import fold, show
 from ..errors import NameCNNError
 from ..nn import model
 
 
-def clean(names, meta):
-    """Fold every name and fit it to the model: (cleaned names, warnings). Raises for an empty name."""
+def clean_one(raw, alphabet, n_len, boundary):
+    """One name fitted to the model -> (cleaned name or None, its warnings, its error or None)."""
+    name = fold(raw)
+    notes = []
+    dropped = sorted({c for c in name if c not in alphabet})
+    if dropped:
+        name = "".join(c for c in name if c in alphabet).strip()
+        notes.append(f"name {show(raw)}: character(s) {', '.join(map(repr, dropped))[:200]} not in the model's "
+                     f"alphabet, dropped")
+    if len(name) > n_len:
+        notes.append(f"name {show(raw)}: {len(name)} characters, cut to the model's n_len={n_len}")
+        name = name[:n_len]
+    if not name:
+        return None, notes, f"name {show(raw)}: nothing left to classify after folding to the model's alphabet"
+    return (f"{boundary}{name}{boundary}" if boundary else name), notes, None
+
+
+def classify(params, meta, names):
+    """Probabilities (N, n_classes) of every name, NaN rows where a name cannot be classified, with the
+    warnings [(row, text)] and the errors {row: text}; each distinct name is folded, encoded and scored once."""
     boundary = meta.get("boundary")
     alphabet = set(meta["itos"]) - {boundary}
     n_len = meta["arch"]["n_len"] - (2 if boundary else 0)
-    out, notes = [], []
-    for raw in names:
-        name = fold(raw)
-        dropped = sorted({c for c in name if c not in alphabet})
-        if dropped:
-            name = "".join(c for c in name if c in alphabet).strip()
-            notes.append(f"name {raw!r}: character(s) {', '.join(map(repr, dropped))} not in the model's "
-                         f"alphabet, dropped")
-        if len(name) > n_len:
-            notes.append(f"name {raw!r}: {len(name)} characters, cut to the model's n_len={n_len}")
-            name = name[:n_len]
-        if not name:
-            raise NameCNNError(f"name {raw!r}: nothing left to classify after folding to the model's alphabet")
-        out.append(f"{boundary}{name}{boundary}" if boundary else name)
-    return out, notes
+    distinct, first, inverse = np.unique(np.asarray(names, dtype=object).astype(str), return_index=True,
+                                         return_inverse=True)
+    cleaned, notes, errors = [], [], {}
+    for i, raw in enumerate(distinct):
+        name, warned, error = clean_one(str(raw), alphabet, n_len, boundary)
+        cleaned.append(name)
+        notes += [(int(first[i]), w) for w in warned]             # once, at the name's first row
+        if error:
+            errors[i] = error
+    ok = [i for i, name in enumerate(cleaned) if name is not None]
+    P = np.full((len(distinct), len(meta["classes"])), np.nan)
+    if ok:
+        stoi = {ch: k for k, ch in enumerate(meta["itos"])}
+        P[ok] = model.predict_proba(params, data.encode([cleaned[i] for i in ok], stoi, meta["arch"]["n_len"]))
+    bad = np.flatnonzero(np.isin(inverse, list(errors)))
+    return P[inverse], sorted(notes), {int(row): errors[inverse[row]] for row in bad}
 
 
 def encode_names(names, meta):
-    """Raw names -> (N, n_len) indices and the warnings of `clean`."""
-    cleaned, notes = clean(names, meta)
-    stoi = {ch: i for i, ch in enumerate(meta["itos"])}
-    return data.encode(cleaned, stoi, meta["arch"]["n_len"]), notes
+    """Raw names -> (N, n_len) indices and the warnings; a name that cannot be classified is a NameCNNError."""
+    boundary = meta.get("boundary")
+    alphabet, n_len = set(meta["itos"]) - {boundary}, meta["arch"]["n_len"] - (2 if boundary else 0)
+    cleaned, notes = [], []
+    for raw in names:
+        name, warned, error = clean_one(raw, alphabet, n_len, boundary)
+        if error:
+            raise NameCNNError(error)
+        cleaned.append(name)
+        notes += warned
+    return data.encode(cleaned, {ch: i for i, ch in enumerate(meta["itos"])}, meta["arch"]["n_len"]), notes
 
 
 def probabilities(params, meta, names):
-    """(N, n_classes) class probabilities for a list of names; cleaning notes become Python warnings."""
+    """(N, n_classes) class probabilities for labelled names (every one must classify); notes become warnings."""
     X, notes = encode_names(names, meta)
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -60,13 +86,16 @@ def top_k(P, classes, k):
 
 
 def frame(params, meta, names):
-    """A DataFrame: name, language, probability, then one probability column per class."""
+    """A DataFrame: name, language, probability, error ("", or why the name could not be classified, its
+    other cells empty), then one probability column per class."""
     import pandas as pd  # lazy: `namecnn predict` never builds a DataFrame, and pandas takes 0.5 s to load
 
     names = [str(n) for n in names]
-    P = probabilities(params, meta, names)
-    best = P.argmax(axis=1)
+    P, _, errors = classify(params, meta, names)
     classes = meta["classes"]
-    df = pd.DataFrame({"name": names, "language": [classes[i] for i in best],
-                       "probability": P[np.arange(len(names)), best].astype(np.float64)})
+    best = np.nan_to_num(P, nan=-1).argmax(axis=1)
+    df = pd.DataFrame({"name": names,
+                       "language": [None if i in errors else classes[b] for i, b in enumerate(best)],
+                       "probability": P[np.arange(len(names)), best].astype(np.float64),
+                       "error": [errors.get(i, "") for i in range(len(names))]})
     return pd.concat([df, pd.DataFrame(P.astype(np.float64), columns=classes)], axis=1)

@@ -28,8 +28,9 @@ class NameCNNModel(mlflow.pyfunc.PythonModel):
         self.params, self.meta = modelio.load(context.artifacts["model_dir"])
 
     def predict(self, context, model_input: list[str], params=None):
-        """A name that cannot be classified ('' or emoji only) is MLflow's invalid-parameter error: the
-        scoring server answers 400 with the one-line reason, not a stack trace."""
+        """One row a name; a name that cannot be classified ('' or emoji only) has its reason in column `error`
+        and no language, and the others are answered. Any other bad input is MLflow's invalid-parameter error:
+        the scoring server answers 400 with the one-line reason, not a stack trace."""
         try:
             return predict.frame(self.params, self.meta, as_names(model_input))
         except NameCNNError as e:

@@ -1,22 +1,23 @@
-"""The model registry: a finished run's model becomes a version of a registered model; alias `champion`
-points at the version with the best validation accuracy.
+"""The model registry: a finished run's model becomes a version of a registered model. Alias `champion` is the
+model of the committed default: it moves when `dvc repro` trains the train section as committed at git's HEAD
+(an adopted variant), when `namecnn promote` shows a model significantly better, or to the first model of an
+empty store; every other version (an experiment, a hand-edited workspace run) is a `challenger`.
 
 mlflow is imported inside functions, as in store.py: `namecnn predict` from a folder loads this module too."""
-import json
+import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
-from ..errors import NameCNNError
 from . import store
 
 MODEL = "namecnn"                     # the registered model the train stage adds versions to
-VAL_METRIC = "val/final_acc"          # what `champion` maximises: accuracy on the 216 validation names
+VAL_METRIC = "val/final_acc"          # each train run's accuracy on the 216 validation names
 DESCRIPTION = ("Surname -> language (18 classes) character CNN in NumPy, one version per train-stage run. "
                "Input: a list of surnames; output: a DataFrame of the best language, its probability and one "
-               "probability column per language. Alias `champion`: the version with the best validation "
-               "accuracy (metric val/final_acc of its run).")
+               "probability column per language. Alias `champion`: the model of the committed default (moved by "
+               "`dvc repro` of the committed train section, or by `namecnn promote`); alias `challenger`: the "
+               "latest experiment, which never moves the champion by itself.")
+CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 def register(model_uri, name):
@@ -47,32 +48,52 @@ def val_acc(client, run_id):
     return metrics.get(VAL_METRIC, metrics.get("final_val_acc"))
 
 
-def best_version(name, exclude_run=None, client=None):
-    """(validation accuracy, version, run id) of the best evaluated version of `name` whose run is not
-    `exclude_run`, or None. Before a run is evaluated, this is the champion it is compared with."""
+def champion(client):
+    """The champion's ModelVersion, or None while the registered model has none (or does not exist)."""
+    import mlflow
+
+    try:
+        return client.get_model_version_by_alias(MODEL, CHAMPION)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def settle(version, adopted, client=None):
+    """Give a new version its role: `champion` when it is the committed default (`adopted`) or the store has no
+    champion yet, else `challenger`, tagged with its DVC experiment. Returns (role, the champion's version)."""
     import mlflow
 
     client = client or mlflow.MlflowClient()
-    scored = []
-    for mv in client.search_model_versions(f"name='{name}'"):
-        value = val_acc(client, mv.run_id) if mv.run_id and mv.run_id != exclude_run else None
-        if value is not None:
-            scored.append((value, int(mv.version), mv.run_id))
-    return max(scored) if scored else None
+    with store.store_errors():
+        held = champion(client)
+        role = CHAMPION if adopted or held is None else CHALLENGER
+        client.set_registered_model_alias(MODEL, role, str(version))
+        client.set_model_version_tag(MODEL, str(version), "namecnn.role", role)
+        if os.environ.get("DVC_EXP_NAME"):
+            client.set_model_version_tag(MODEL, str(version), "dvc.exp_name", os.environ["DVC_EXP_NAME"])
+    return role, int(version) if role == CHAMPION else int(held.version)
 
 
-def promote_champion(name):
-    """Point alias `champion` of registered model `name` at the version whose run has the best validation
-    accuracy. Returns (version, value), or None when no version has been evaluated yet."""
+def label(version):
+    """A version as it is registered: the first of an empty store is the champion (there is nothing else to serve);
+    a DVC experiment's is the challenger, tagged with the experiment's name, whichever stages it runs."""
     import mlflow
 
     client = mlflow.MlflowClient()
-    best = best_version(name, client=client)
-    if best is None:
-        return None
-    value, version, _ = best
-    client.set_registered_model_alias(name, "champion", str(version))
-    return version, value
+    with store.store_errors():
+        if champion(client) is None:
+            client.set_registered_model_alias(MODEL, CHAMPION, str(version))
+            client.set_model_version_tag(MODEL, str(version), "namecnn.role", CHAMPION)
+        elif os.environ.get("DVC_EXP_NAME"):
+            client.set_registered_model_alias(MODEL, CHALLENGER, str(version))
+            client.set_model_version_tag(MODEL, str(version), "namecnn.role", CHALLENGER)
+            client.set_model_version_tag(MODEL, str(version), "dvc.exp_name", os.environ["DVC_EXP_NAME"])
+
+
+def version_of(client, run_id):
+    """The registered version of run `run_id`'s model, or None."""
+    found = client.search_model_versions(f"name='{MODEL}' and run_id='{run_id}'")
+    return found[0] if found else None
 
 
 def describe(name, version, text):
@@ -83,53 +104,3 @@ def describe(name, version, text):
     with store.store_errors():
         client.update_registered_model(name, description=DESCRIPTION)
         client.update_model_version(name, str(version), description=text)
-
-
-PREDICTIONS = "evaluation/confusion.json"     # the evaluate stage's per-name validation predictions
-
-
-def predictions(run_id):
-    """{name: (actual, predicted)} on the validation names, from the artifact the evaluate stage logged into
-    run `run_id`; a NameCNNError when the run was never evaluated."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=PREDICTIONS, dst_path=tmp)
-            rows = json.loads(Path(path).read_text())
-        except (OSError, ValueError, mlflow.exceptions.MlflowException):
-            raise NameCNNError(f"MLflow run {run_id}: no {PREDICTIONS} (was it evaluated?)") from None
-    return {r["name"]: (r["actual"], r["predicted"]) for r in rows}
-
-
-def model_version(client, uri):
-    """models:/name@alias or models:/name/3 -> its ModelVersion (MlflowException when there is none)."""
-    name, _, alias = uri.removeprefix("models:/").partition("@")
-    name, _, number = name.partition("/")
-    return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, number)
-
-
-def find_run(ref, client=None):
-    """A train run by its id, its DVC experiment name (tag dvc.exp_name; the latest such run), a registry URI
-    models:/namecnn@champion or models:/namecnn/3, or `champion` -> the run (mlflow Run)."""
-    import mlflow
-
-    client = client or mlflow.MlflowClient()
-    with store.store_errors():
-        if ref == "champion" or ref.startswith("models:/"):
-            try:
-                mv = model_version(client, f"models:/{MODEL}@champion" if ref == "champion" else ref)
-            except mlflow.exceptions.MlflowException:
-                raise NameCNNError(f"{ref}: no such registered model version") from None
-            return client.get_run(mv.run_id)
-        experiment = client.get_experiment_by_name(store.TRAIN_EXPERIMENT)
-        if experiment is not None:
-            found = client.search_runs([experiment.experiment_id], f"tags.`dvc.exp_name` = '{ref}'",
-                                       order_by=["attributes.start_time DESC"], max_results=1)
-            if found:
-                return found[0]
-        try:
-            return client.get_run(ref)
-        except mlflow.exceptions.MlflowException:
-            raise NameCNNError(f"{ref}: neither a run id nor a DVC experiment name with a train run in "
-                               f"MLflow experiment {store.TRAIN_EXPERIMENT}") from None

@@ -17,6 +17,16 @@ from .. import fsio
 from ..errors import NameCNNError
 
 TRAIN_EXPERIMENT, STUDY_EXPERIMENT, SEARCH_EXPERIMENT = "namecnn", "study", "namecnn-search"
+UI_TAGS = {"mlflow.experimentKind": "custom_model_development"}    # the UI's model-training view, not GenAI's
+ABOUT = {   # each experiment's description, as the MLflow UI shows it
+    TRAIN_EXPERIMENT: "One run a train-stage training (`dvc repro`, `dvc exp run`): compare runs by `val/final_acc` "
+                      "(accuracy on the 216 validation names) and `val/vs_champion` (the difference to the "
+                      "registered champion on the same names). Run names say what a variant changes.",
+    STUDY_EXPERIMENT: "The DD2424 study reproduced: one run a configuration and seed (tag study.config), and the "
+                      "n-gram baseline.",
+    SEARCH_EXPERIMENT: "The Optuna search: a parent run a search, nested runs for its trials (scored on the inner "
+                       "split, never the validation names) and the confirmation's retrainings.",
+}
 
 
 def repo_root():
@@ -84,16 +94,15 @@ def experiment(name, root=None):
         with creating(uri):
             client = mlflow.MlflowClient()
             found = client.get_experiment_by_name(name)
-            if found is not None:
-                return found.experiment_id
-            location = (root / "mlartifacts" / name).as_uri() if uri.startswith("sqlite:") else None
-            try:
-                return client.create_experiment(name, artifact_location=location)
-            except MlflowException:
-                found = client.get_experiment_by_name(name)        # created meanwhile through a server
-                if found is None:
-                    raise
-                return found.experiment_id
+            if found is None:
+                location = (root / "mlartifacts" / name).as_uri() if uri.startswith("sqlite:") else None
+                with contextlib.suppress(MlflowException):           # created meanwhile through a server
+                    client.create_experiment(name, artifact_location=location)
+                found = client.get_experiment_by_name(name)
+            for key, value in {**UI_TAGS, "mlflow.note.content": ABOUT[name]}.items():
+                if found.tags.get(key) != value:
+                    client.set_experiment_tag(found.experiment_id, key, value)
+            return found.experiment_id
     except Exception as e:            # MlflowException, SQLAlchemy's or the HTTP client's errors
         raise NameCNNError(f"MLflow tracking store {uri}: {first_line(e)}") from None
 
@@ -192,8 +201,11 @@ def write_run(path, run, **extra):
 
 
 def read_run(path):
+    """What write_run wrote: the run id, its registered version and the training's figures."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())["run_id"]
-    except (OSError, ValueError, KeyError) as e:
-        raise NameCNNError(f"{path}: no MLflow run id ({e}); run the train stage first") from None
+        run = json.loads(path.read_text())
+        run["run_id"], run["version"]
+        return run
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise NameCNNError(f"{path}: no MLflow run id and version ({e}); run the train stage first") from None

@@ -27,6 +27,12 @@ def changes(section, committed):
     return {k: v for k, v in flat(section).items() if k not in before or before[k] != v}
 
 
+def adopted(changed, committed):
+    """Is this run the committed default: not a DVC experiment, and the section as git's HEAD holds it (or no
+    commit to compare with)? Only then may its model become the champion (registry.settle)."""
+    return not os.environ.get("DVC_EXP_NAME") and (committed is None or not changed)
+
+
 def label(changed):
     """dropout=0.3 filters=[100]"""
     return " ".join(f"{k}={v}" for k, v in changed.items())

@@ -1,4 +1,6 @@
 """The training loop: mini-batch SGD with momentum over balanced or natural batches."""
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -82,6 +84,8 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
     history, limit = [], DIVERGED * np.log(arch.n_classes)
     bar = tqdm(range(1, steps + 1), desc="train", disable=None if progress is None else not progress,
                mininterval=1.0, leave=False)
+    lines = progress is None and not sys.stderr.isatty()       # under dvc repro / dvc exp run: no terminal
+    tenth, began = max(1, steps // 10), time.perf_counter()
     for step in bar:
         if stop is not None and stop.is_set():
             raise KeyboardInterrupt
@@ -102,5 +106,10 @@ def fit(cfg, arch, train, val, rng, on_eval=None, progress=None, stop=None):
             bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
             if on_eval is not None:
                 on_eval(step, row)
+        if lines and step % tenth == 0 and step < steps:
+            spent = time.perf_counter() - began
+            val = f"{history[-1]['val_acc']:.3f} at step {history[-1]['step']}" if history else "not yet scored"
+            print(f"train: step {step}/{steps} ({100 * step // steps} %), val acc {val}, {spent:.0f} s, about "
+                  f"{spent * (steps - step) / step:.0f} s left", flush=True)       # stdout: stderr is for errors
     bar.close()
     return adjusted(params, log_prior, tau), history
