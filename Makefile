@@ -42,6 +42,7 @@ reset: setup         # back to the committed state: params.yaml, dvc.lock, repor
 	$(BIN)/dvc checkout --force --quiet
 
 ui: setup            # the MLflow UI over the project's store, on http://127.0.0.1:5000
+	@echo "open http://127.0.0.1:5000/#/experiments/$$($(BIN)/python -c 'from namecnn.tracking import store; print(store.experiment(store.TRAIN_EXPERIMENT))')/runs?workflowType=machine_learning&orderByKey=metrics.%60val%2Ffinal_acc%60&orderByAsc=false"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
 
 serve: setup         # the champion over HTTP on http://127.0.0.1:5001/invocations ({"inputs": ["cruz"]})
