@@ -86,8 +86,8 @@ def top_k(P, classes, k):
 
 
 def frame(params, meta, names):
-    """A DataFrame: name, language, probability, error ("", or why the name could not be classified, its
-    other cells empty), then one probability column per class."""
+    """A DataFrame: name, language, probability, error ("", or why the name could not be classified: its
+    language is then "" and its probabilities empty), then one probability column per class."""
     import pandas as pd  # lazy: `namecnn predict` never builds a DataFrame, and pandas takes 0.5 s to load
 
     names = [str(n) for n in names]
@@ -95,7 +95,7 @@ def frame(params, meta, names):
     classes = meta["classes"]
     best = np.nan_to_num(P, nan=-1).argmax(axis=1)
     df = pd.DataFrame({"name": names,
-                       "language": [None if i in errors else classes[b] for i, b in enumerate(best)],
+                       "language": ["" if i in errors else classes[b] for i, b in enumerate(best)],
                        "probability": P[np.arange(len(names)), best].astype(np.float64),
                        "error": [errors.get(i, "") for i in range(len(names))]})
     return pd.concat([df, pd.DataFrame(P.astype(np.float64), columns=classes)], axis=1)
