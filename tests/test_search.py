@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,7 +39,7 @@ def params(**over):
     return {"sampler": "random", "n_trials": 4, "eval_every": 30, "seed": 0, "pruner": "none", "min_steps": 30,
             "reduction_factor": 3, "inner_fraction": 0.15, "enqueue": [],
             "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0}, "storage": "", "study_name": "t", "workers": 1,
-            "space": SPACE, **over}
+            "space": SPACE, "stratify": [], "max_mflop_per_step": 1000.0, **over}
 
 
 def test_space_is_conditional_on_layers():
@@ -58,6 +59,57 @@ def test_space_is_conditional_on_layers():
             continue
         names = {k for k in trial.params if k.startswith(("filters_", "widths_"))}
         assert names == {f"{p}_{i}" for p in ("filters", "widths") for i in range(1, cfg["layers"] + 1)}
+
+
+DEEP = {**SPACE, "layers": [1, 2, 3], "deep": {"filters": [{"low": 2, "high": 4}, {"low": 5, "high": 6}],
+                                              "widths": [{"low": 3, "high": 5}, 2]}}
+
+
+def test_a_deep_space_draws_each_layer_of_a_depth_from_its_own_range_under_its_own_names():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    seen = set()
+    for _ in range(40):
+        trial = study.ask()
+        cfg, _ = space.sample(trial, DEEP, TRAIN, META)
+        L = cfg["layers"]
+        seen.add(L)
+        names = {k for k in trial.params if k.startswith(("filters_", "widths_"))}
+        if L == 1:
+            assert names == {"filters_1", "widths_1"} and 4 <= cfg["filters"][0] <= 8
+            continue
+        assert names == {f"filters_{i}_of_{L}" for i in range(1, L + 1)} | {f"widths_1_of_{L}"}   # a fixed one is not
+        assert 2 <= cfg["filters"][0] <= 4 and 3 <= cfg["widths"][0] <= 5               # deep layer 1's ranges
+        assert all(5 <= f <= 6 for f in cfg["filters"][1:]) and cfg["widths"][1:] == [2] * (L - 1)   # the last repeats
+        assert space.as_params(cfg, DEEP, "t") == {k: v for k, v in trial.params.items() if k != "boundary"}
+    assert seen == {1, 2, 3}
+    with pytest.raises(NameCNNError, match=r"t: filters_2_of_2 = 9 is outside search\.space\.deep\.filters"):
+        space.as_params({**TRAIN, "layers": 2, "filters": [3, 9], "widths": [4, 2], "pool": True}, DEEP, "t")
+    with pytest.raises(NameCNNError, match=r"search\.space\.deep\.widths\[1\]\.high: must be >= 4"):
+        space.check({**DEEP, "deep": {**DEEP["deep"], "widths": [3, {"low": 4, "high": 2}]}})
+
+
+def test_stratified_depth_takes_the_choices_in_turn_and_the_sampler_draws_the_rest():
+    def tpe(seed):
+        return optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed, n_startup_trials=2)
+
+    sampler = optuna_study.PerTrialSeed(tpe, 0, ["layers"])
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    for _ in range(12):
+        trial = study.ask()
+        cfg, _ = space.sample(trial, DEEP, TRAIN, META)
+        assert cfg["layers"] == [1, 2, 3][trial.number % 3]
+        study.tell(trial, 1.0 if cfg["layers"] == 1 else 0.0)      # the sampler would favour one layer
+    assert len({t.params["lr.min"] for t in study.trials}) == 12
+    with pytest.raises(NameCNNError, match=r"search\.stratify: layers is not a list of choices"):
+        search.check(params(stratify=["layers"]))
+
+
+def test_a_configuration_over_the_step_budget_is_pruned_at_once():
+    cfg, arch = recipe.train_config({**TRAIN, "layers": 2, "filters": [64, 64], "widths": [3, 3]}, META, "t")
+    cost = space.check_cost(cfg, arch, 1000)
+    assert 30 < cost < 1000
+    with pytest.raises(space.Impossible, match=r"MFLOP a step, over search\.max_mflop_per_step = 10"):
+        space.check_cost(cfg, arch, 10)
 
 
 def test_impossible_widths_are_pruned_not_crashed():
@@ -116,6 +168,20 @@ def confirm_runs(root, study_name):
             if "confirm.candidate" in r.data.tags]
 
 
+def logged(root, run_id):
+    """A run's artifacts (folder/file) and, as "model", a logged model whose source is the run."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    found = {b.path for a in client.list_artifacts(run_id)
+             for b in (client.list_artifacts(run_id, a.path) if a.is_dir else [a])}
+    run = client.get_run(run_id)
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
+                                         filter_string=f"source_run_id = '{run_id}'")
+    return found | ({"model"} if models else set())
+
+
 def states(summary, root):
     study = optuna.load_study(study_name=summary["study_name"], storage=optuna_study.open_storage(
         str(root / ".optuna" / "journal.log")))
@@ -141,6 +207,14 @@ def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(pro
         assert run.info.status == trials.STATE_STATUS[t.state.name]
     complete = runs[str(by_state["COMPLETE"][0].number)]
     assert "value" in complete.data.metrics and complete.data.params["layers"] == "4"
+    for t in study.trials:                    # a complete trial holds its confusion matrix and model, no other
+        run_id = runs[str(t.number)].info.run_id
+        assert logged(root, run_id) == ({"inner/confusion_matrix.json", "inner/confusion.png", "model"}
+                                        if t.state.name == "COMPLETE" else set()), t.state
+    answer = subprocess.run([sys.executable, "-m", "namecnn.cli", "predict", "--model-uri",
+                             f"runs:/{complete.info.run_id}/model", "cruz"], cwd=root, capture_output=True, text=True)
+    assert answer.returncode == 0 and f"MLflow run {complete.info.run_id}" in answer.stderr, answer.stderr
+    assert answer.stdout.startswith("cruz: ")
     rows = (root / "out" / "trials.csv").read_text().splitlines()
     assert len(rows) == 9 and {"best_params.json", "confirm.json", "history.png", "importances.png",
                                "parallel.png"} <= {
@@ -252,6 +326,8 @@ def test_confirmation_retrains_each_candidate_with_every_seed(project):
         (n, str(seed)) for n in names for seed in (1, 2))
     assert {r.info.run_id for r in found} == {x["run_id"] for c in confirmed["candidates"] for x in c["runs"]}
     assert all(r.info.status == "FINISHED" and {"inner_balanced_acc", "val_acc"} <= set(r.data.metrics) for r in found)
+    both = {f"{on}/{f}" for on in ("inner", "val") for f in ("confusion_matrix.json", "confusion.png")}
+    assert all(logged(root, r.info.run_id) == both | {"model"} for r in found)
     best = max(confirmed["candidates"], key=lambda c: c["inner_balanced_acc"]["mean"])
     assert confirmed["winner"]["name"] == best["name"] and confirmed["winner"]["val_mean"] == best["val_acc"]["mean"]
     assert s["winner"] == confirmed["winner"]

@@ -111,6 +111,39 @@ def ms(stat, digits=4):
     return f"{stat['mean']:.{digits}f} ± {stat['sd']:.{digits}f}"
 
 
+def depth_section(summary, confirmed):
+    """Does depth pay? The search's trials per depth, and the deep candidates' confirmation against the default."""
+    bd = summary.get("by_depth")
+    if not bd or len(bd["depths"]) < 2:
+        return "The search's space fixes the depth: it does not answer whether depth pays."
+    def num(v, fmt=".4f"):
+        return "—" if v is None else format(v, fmt)
+
+    rows = [[d["layers"], f"{d['trials']} ({d['complete']} complete)", num(d["steps_share"], ".3f"),
+             num(d["median_mflop_per_step"], ".1f"), num(d["best_first_rung"]), num(d["best_value"]),
+             f"trial {d['best_trial']}: `{d['best_params']}`" if d["best_params"] else "—",
+             ", ".join(d["confirmed"]) or "—"] for d in bd["depths"]]
+    default = confirmed["candidates"][0]
+    deep = [c for c in confirmed["candidates"] if c["config"]["layers"] > 1]
+    if deep:
+        b = max(deep, key=lambda c: c["inner_balanced_acc"]["mean"])
+        lead = b["inner_balanced_acc"]["mean"] - default["inner_balanced_acc"]["mean"]
+        verdict = (f"The best deep candidate, {b['name']} ({b['config']['layers']} layers), scores "
+                   f"{ms(b['inner_balanced_acc'])} on the inner names against the default's "
+                   f"{ms(default['inner_balanced_acc'])} (a lead of {lead:+.4f}; validation, reported only: "
+                   f"{ms(b['val_acc'])} against {ms(default['val_acc'])}).")
+    else:
+        verdict = ("No deep configuration reached the confirmation: at every rung the best one-layer trials "
+                   "scored higher on the inner names.")
+    turn = ("Each depth takes its turn (`search.stratify`), so each gets about the same number of trials whatever "
+            "the first few scores; " if bd["stratified"] else "The sampler chooses the depth; ")
+    return (f"{turn}a trial costing more than `search.max_mflop_per_step` ({bd['max_mflop_per_step']:g}) is pruned "
+            f"before it trains. The first rung ({bd['first_rung']} steps) is the one score every trained trial has.\n\n"
+            + table(["layers", "trials", "share of steps", "median MFLOP a step", "best inner at the first rung",
+                     f"best inner at {bd['max_steps']} steps", "its parameters", "confirmed"], rows)
+            + f"\n\n{verdict}")
+
+
 def search_section(summary, trials, confirmed):
     """The search: its budget, its best trials on the inner names, and the confirmation with the inner and the
     validation score side by side; whether it beat the default, and the command that adopts the winner."""
@@ -152,6 +185,7 @@ def search_section(summary, trials, confirmed):
              "the validation names (only reported).\n\n"
              + table(["candidate", "inner balanced acc", "validation acc", "validation balanced acc", "network"], rows)
              + f"\n\nWinner: **{w['name']}**, inner {w['inner_mean']:.4f} ± {w['inner_sd']:.4f}, validation "
-             f"{w['val_mean']:.4f} ± {w['val_sd']:.4f}. {verdict}")
+             f"{w['val_mean']:.4f} ± {w['val_sd']:.4f}. {verdict}"
+             f"\n\n**Does depth pay?** {depth_section(summary, confirmed)}")
     return text + "\n\n![optimisation history](search/history.png)\n\n![importances](search/importances.png)" \
                   "\n\n![parallel coordinates](search/parallel.png)"

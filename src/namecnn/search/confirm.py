@@ -1,7 +1,8 @@
 """The search's confirmation: the default network and the best few trials, each retrained at the full step
 count with several seeds. Each (candidate, seed) trains twice: on the inner training names, scored on the
 held-out inner names (the score that chooses the winner), and on all training names as the train stage does,
-scored on the validation names (the score that is only reported, comparable with the train stage's model)."""
+scored on the validation names (the score that is only reported, comparable with the train stage's model). Its
+run holds both confusion matrices (inner/, val/) and the second network as its model."""
 import time
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import numpy as np
 import optuna
 
 from .. import data
+from ..serving import outcome
 from ..tracking import tracked
 from ..training import workers
 from . import space, trials
@@ -63,8 +65,10 @@ def retrain(task):
     with tracked.training_run(ctx.place, f"confirm-{task.candidate}-seed{task.seed}", cfg, tags) as stop:
         row = {"seed": task.seed}
         for name, (fit_on, score_on) in (("inner", (fit_names, held)), ("val", (splits["train"], splits["val"]))):
-            last = tracked.fit(cfg, arch, fit_on, score_on, stop)[1][-1]
+            params, history = tracked.fit(cfg, arch, fit_on, score_on, stop)
+            last = history[-1]
             row.update({f"{name}_acc": last["val_acc"], f"{name}_balanced_acc": last["val_balanced_acc"]})
+            outcome.log_outcome(params, arch, meta, cfg, score_on, name, with_model=name == "val")
         mlflow.log_metrics({k: v for k, v in row.items() if k != "seed"})
         row["run_id"] = mlflow.active_run().info.run_id
     return {**row, "seconds": round(time.time() - start, 1)}

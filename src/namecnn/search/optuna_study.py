@@ -23,7 +23,7 @@ def optuna_study_name(p, base):
     """search.study_name plus a digest of everything that defines the study: the same settings resume it,
     changed settings start a new one."""
     keyed = {k: p[k] for k in ("sampler", "seed", "pruner", "min_steps", "reduction_factor", "eval_every",
-                               "inner_fraction", "enqueue", "space")}
+                               "inner_fraction", "enqueue", "space", "stratify")}
     digest = hashlib.sha1(json.dumps([keyed, base], sort_keys=True).encode()).hexdigest()[:8]
     return f"{p['study_name']}-{digest}"
 
@@ -45,10 +45,12 @@ def open_storage(url):
 class PerTrialSeed(optuna.samplers.BaseSampler):
     """A sampler whose draws for trial n come from a seed of its own, (search.seed, n): the workers and concurrent
     searches that share an Optuna study never draw the same sequence (trial numbers are unique in a study), and a
-    study run again with the same seed draws the same trials."""
+    study run again with the same seed draws the same trials. The categorical dimensions named in `in_turn`
+    are not drawn: trial n takes their (n mod k)-th choice, so each depth gets an equal share of the trials
+    whatever the sampler thinks of it after a few noisy ones; the sampler draws the rest."""
 
-    def __init__(self, make, seed):
-        self._make, self._seed, self._current = make, seed, (None, None)
+    def __init__(self, make, seed, in_turn=()):
+        self._make, self._seed, self._current, self._in_turn = make, seed, (None, None), set(in_turn)
 
     def _for(self, trial):
         if self._current[0] != trial.number:
@@ -60,9 +62,12 @@ class PerTrialSeed(optuna.samplers.BaseSampler):
         return self._for(trial).infer_relative_search_space(study, trial)
 
     def sample_relative(self, study, trial, search_space):
-        return self._for(trial).sample_relative(study, trial, search_space)
+        drawn = self._for(trial).sample_relative(study, trial, search_space)
+        return {k: v for k, v in drawn.items() if k not in self._in_turn}
 
     def sample_independent(self, study, trial, param_name, param_distribution):
+        if param_name in self._in_turn and isinstance(param_distribution, optuna.distributions.CategoricalDistribution):
+            return param_distribution.choices[trial.number % len(param_distribution.choices)]
         return self._for(trial).sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study, trial):
@@ -119,7 +124,7 @@ def open_optuna_study(p, url, name, max_steps):
             return optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed, n_startup_trials=8)
     else:
         make = optuna.samplers.RandomSampler
-    sampler = PerTrialSeed(make, p["seed"])
+    sampler = PerTrialSeed(make, p["seed"], p["stratify"])
     # a failed trial is a row of trials.csv, not a traceback on stderr (namecnn -v shows Optuna's log)
     optuna.logging.set_verbosity(optuna.logging.INFO if store.verbose() else optuna.logging.ERROR)
     try:

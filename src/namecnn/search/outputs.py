@@ -67,6 +67,38 @@ def budget(rows, max_steps, min_steps, workers):
             "first_rung_trials_per_minute": round(workers * 60 / float(np.median(first)), 1) if first else None}
 
 
+def depth(t, p):
+    """A trial's number of conv layers: drawn, or the space's fixed value."""
+    return t.params.get("layers", p["space"]["layers"])
+
+
+def by_depth(study, p, confirmed, max_steps):
+    """Does depth pay? Per depth: the trials run (complete, pruned), the share of the training steps they used,
+    the median step cost, the best score at the first rung (every trial that trained reached it: comparable
+    across depths), the best complete trial (its inner score and parameters) and the depth of each confirmed
+    candidate."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished() and t.params]
+    total = sum(t.user_attrs.get("steps", 0) for t in trials) or 1
+    first = p["min_steps"]
+    out = []
+    for d in sorted({depth(t, p) for t in trials}):
+        mine = [t for t in trials if depth(t, p) == d]
+        trained = [t for t in mine if t.intermediate_values]
+        complete = [t for t in mine if t.state.name == "COMPLETE"]
+        best = max(complete, key=lambda t: t.value) if complete else None
+        rung = [t.intermediate_values[first] for t in trained if first in t.intermediate_values]
+        cost = [t.user_attrs["mflop_per_step"] for t in mine if "mflop_per_step" in t.user_attrs]
+        out.append({"layers": d, "trials": len(mine), "trained": len(trained), "complete": len(complete),
+                    "steps_share": round(sum(t.user_attrs.get("steps", 0) for t in mine) / total, 3),
+                    "median_mflop_per_step": float(np.median(cost)) if cost else None,
+                    "best_first_rung": max(rung) if rung else None,
+                    "best_value": best.value if best else None, "best_trial": best.number if best else None,
+                    "best_params": best.params if best else None,
+                    "confirmed": [c["name"] for c in confirmed["candidates"] if c["config"]["layers"] == d]})
+    return {"max_steps": max_steps, "first_rung": first, "stratified": "layers" in p["stratify"],
+            "max_mflop_per_step": p["max_mflop_per_step"], "depths": out}
+
+
 def write_outputs(study, p, base, meta, out_dir, search_minutes, confirmed, minutes):
     """trials.csv, best_params.json, confirm.json and the plots."""
     out = Path(out_dir)
@@ -86,6 +118,7 @@ def write_outputs(study, p, base, meta, out_dir, search_minutes, confirmed, minu
         cfg, _ = space.sample(optuna.trial.FixedTrial(best.params, best.number), p["space"], base, meta)
         summary.update(best_trial=best.number, best_value=best.value, best_params=best.params,
                        best_config={k: cfg[k] for k in space.KEYS}, command=space.exp_command(cfg, p["space"]))
+    summary["by_depth"] = by_depth(study, p, confirmed, base["steps"])
     summary["winner"] = confirmed["winner"]
     summary["beats_default"] = confirmed["beats_default"]
     fsio.write_json(out / "best_params.json", summary)

@@ -23,6 +23,11 @@ def check(p):
     if not isinstance(p["enqueue"], list) or not all(isinstance(e, dict) for e in p["enqueue"]):
         raise NameCNNError("search.enqueue: expected a list of mappings of train keys to try first")
     space.check(p["space"])
+    if not isinstance(p["stratify"], list):
+        raise NameCNNError(f"search.stratify: expected a list of search.space keys, got {p['stratify']!r}")
+    for key in p["stratify"]:
+        if not isinstance(p["space"].get(key), list):
+            raise NameCNNError(f"search.stratify: {key} is not a list of choices in search.space")
     return p
 
 

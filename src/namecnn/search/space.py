@@ -2,16 +2,20 @@
 
 A dimension is a scalar (fixed), a list (categorical choices), or a mapping {low, high[, step][, log]}
 (an int range when low, high and step are integers, else a float range). The space is conditional:
-`layers` is drawn first, then filters_i and widths_i for each of its layers.
+`layers` is drawn first, then filters_i and widths_i for each of its layers. With `deep`, the conditioning goes
+further: a one-layer network draws from `filters` and `widths`, a deeper one of L layers draws layer i from
+deep.filters[i] and deep.widths[i] (narrower layers, so a deep step costs about a wide shallow one) under names of
+its own, filters_i_of_L: the sampler models each depth apart.
 """
 import optuna
 
 from .. import config
 from ..errors import NameCNNError
-from ..training import recipe
+from ..training import bench, recipe
 
 KEYS = ("boundary", "layers", "filters", "widths", "pool", "lr", "dropout", "weight_decay", "batch_size", "sampling",
         "logit_adjust")
+OPTIONAL = ("deep",)
 DRAWN = ("boundary", "pool", "dropout", "weight_decay", "batch_size", "sampling", "logit_adjust")
 
 
@@ -50,7 +54,9 @@ PER_LAYER = config.integer(1)      # filters_i, widths_i and layers: whole numbe
 def check(space, section="search.space"):
     """Every dimension's form, then every value it can take against the train section's own check (the search
     never draws a value `dvc repro train` would refuse), each error naming search.space.<key>."""
-    config.check_keys(space, KEYS, section)
+    config.check_keys({k: v for k, v in space.items() if k not in OPTIONAL}, KEYS, section)
+    if "deep" in space:
+        check_deep(space["deep"], f"{section}.deep")
     for key in KEYS:
         if key == "lr":
             lr = space["lr"]
@@ -68,6 +74,27 @@ def check(space, section="search.space"):
                 fn({key: v}, key, section)
 
 
+def check_deep(deep, section):
+    """deep: {filters: [dim, …], widths: [dim, …]}, one dimension a layer (a shorter list repeats its last)."""
+    config.check_keys(deep, ("filters", "widths"), section)
+    for key in ("filters", "widths"):
+        if not isinstance(deep[key], list) or not deep[key]:
+            raise NameCNNError(f"{section}.{key}: expected a list of one dimension a layer, got {deep[key]!r}")
+        for i, spec in enumerate(deep[key]):
+            check_dim(spec, f"{section}.{key}[{i}]")
+            for v in ends(spec):
+                PER_LAYER({key: v}, key, f"{section}.{key}[{i}]")
+
+
+def layer_dims(space, layers):
+    """[(param name, key, spec)] of each layer's filters and widths in a network of `layers` layers."""
+    if layers == 1 or "deep" not in space:
+        return [(f"{key}_{i}", key, space[key]) for key in ("filters", "widths") for i in range(1, layers + 1)]
+    deep = space["deep"]
+    return [(f"{key}_{i}_of_{layers}", key, deep[key][min(i, len(deep[key])) - 1])
+            for key in ("filters", "widths") for i in range(1, layers + 1)]
+
+
 def suggest(trial, name, spec):
     if isinstance(spec, list):
         return trial.suggest_categorical(name, spec)
@@ -83,8 +110,8 @@ def sample(trial, space, base, meta):
     """A full train config for this trial: base (the train section) with the space's draws.
     Raises Impossible for widths that do not fit n_len."""
     layers = suggest(trial, "layers", space["layers"])
-    filters = [suggest(trial, f"filters_{i}", space["filters"]) for i in range(1, layers + 1)]
-    widths = [suggest(trial, f"widths_{i}", space["widths"]) for i in range(1, layers + 1)]
+    drawn = {name: (key, suggest(trial, name, spec)) for name, key, spec in layer_dims(space, layers)}
+    filters, widths = ([v for k, v in drawn.values() if k == key] for key in ("filters", "widths"))
     try:
         recipe.check_arch(filters, widths, meta["n_len"], "search trial")
     except NameCNNError as e:
@@ -97,6 +124,15 @@ def sample(trial, space, base, meta):
     cfg = {**base, "layers": layers, "filters": filters, "widths": widths, "lr": lr,
            **{k: suggest(trial, k, space[k]) for k in DRAWN}}
     return recipe.train_config(cfg, meta, section="search trial")
+
+
+def check_cost(cfg, arch, max_mflop):
+    """A training step's arithmetic in MFLOP (bench.step_flops), rounded; Impossible above `max_mflop` (the
+    search's per-trial budget: such a trial could not finish its steps within the search's wall time)."""
+    mflop = round(bench.step_flops(arch, cfg["batch_size"]) / 1e6, 1)
+    if mflop > max_mflop:
+        raise Impossible(f"{mflop:g} MFLOP a step, over search.max_mflop_per_step = {max_mflop:g}")
+    return mflop
 
 
 def exp_command(cfg, space):
@@ -115,16 +151,16 @@ def as_params(cfg, space, where):
     """The trial parameters under which `sample` gives back train config `cfg` (to enqueue it): one per drawn
     dimension. A fixed dimension must equal cfg's value and a drawn one must contain it, else the enqueued
     trial would not be cfg: a NameCNNError naming the key."""
-    values = {"layers": cfg["layers"], **{k: cfg[k] for k in DRAWN}}
-    values.update({f"filters_{i}": v for i, v in enumerate(cfg["filters"], 1)})
-    values.update({f"widths_{i}": v for i, v in enumerate(cfg["widths"], 1)})
     if cfg["lr"]["kind"] != space["lr"]["kind"]:
         raise NameCNNError(f"{where}: lr.kind {cfg['lr']['kind']} is not the search space's {space['lr']['kind']}")
-    values.update({f"lr.{k}": cfg["lr"][k] for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]})
+    values = {k: (k, space[k], cfg[k]) for k in ("layers", *DRAWN)}
+    values.update({f"lr.{k}": (f"lr.{k}", space["lr"][k], cfg["lr"][k])
+                   for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]})
+    layer = {"filters": iter(cfg["filters"]), "widths": iter(cfg["widths"])}
+    values.update({name: (key if name.count("_") == 1 else f"deep.{key}", spec, next(layer[key]))
+                   for name, key, spec in layer_dims(space, cfg["layers"])})
     params = {}
-    for name, value in values.items():
-        key = name.split("_")[0] if name.startswith(("filters_", "widths_")) else name
-        spec = space["lr"][key[3:]] if key.startswith("lr.") else space[key]
+    for name, (key, spec, value) in values.items():
         if isinstance(spec, list):
             ok = value in spec
         elif isinstance(spec, dict):

@@ -2,21 +2,13 @@
 held-out inner names, reported every eval_every steps for the pruner; a nested MLflow run each; workers."""
 import os
 import socket
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
-import numpy as np
 import optuna
 
-import namecnn
-
 from .. import data
-from ..nn import model, modelio
-from ..reporting import plots
-from ..scoring import metrics
-from ..serving import pyfunc
+from ..serving import outcome
 from ..tracking import runs, tracked
 from ..training import train
 from . import space
@@ -52,6 +44,7 @@ def objective(trial, ctx, fit_names, held_names, meta):
     tags = {"optuna.study": ctx.study_name, "optuna.trial": str(trial.number)}
     try:
         cfg, arch = space.sample(trial, ctx.search["space"], {**ctx.base, "seed": seed}, meta)
+        trial.set_user_attr("mflop_per_step", space.check_cost(cfg, arch, ctx.search["max_mflop_per_step"]))
     except space.Impossible as e:
         with tracked.training_run(ctx.place, f"trial-{trial.number}", dict(trial.params), tags, PRUNED):
             ended(trial, "PRUNED", e)
@@ -75,7 +68,7 @@ def objective(trial, ctx, fit_names, held_names, meta):
         except train.Diverged as e:
             ended(trial, "FAIL", e)
         value = history[-1]["val_balanced_acc"]
-        log_completed(params, arch, meta, cfg, held_names)
+        outcome.log_outcome(params, arch, meta, cfg, held_names, "inner")
         mlflow.log_metric("value", value)
         mlflow.set_tag("optuna.state", "COMPLETE")
     return value
@@ -98,15 +91,3 @@ def ended(trial, state, e):
     mlflow.set_tags({"optuna.reason": str(e), "optuna.state": state})
     raise e
 
-
-def log_completed(params, arch, meta, cfg, held):
-    """Like every run: the confusion matrix on the held-out inner names (JSON, PNG) and the model."""
-    y = held["y"].astype(np.int64)
-    pred = model.predict_proba(params, data.inputs(held, cfg["boundary"])["X"]).argmax(axis=1)
-    cm = metrics.confusion(y, pred, len(meta["classes"]))
-    mlflow.log_dict({"classes": meta["classes"], "matrix": cm.tolist()}, "inner/confusion_matrix.json")
-    mlflow.log_figure(plots.confusion(cm, meta["classes"]), "inner/confusion.png")
-    plots.plt.close("all")
-    with tempfile.TemporaryDirectory() as tmp:
-        modelio.save(tmp, params, modelio.model_meta(arch, meta, cfg))
-        pyfunc.log_model(tmp, Path(namecnn.__file__).parent)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import data
 from ..nn import model, modelio
-from ..serving import predict
+from ..serving import outcome, predict
 from ..tracking import tracked
 
 
@@ -33,7 +33,7 @@ def accuracy(P, y):
 
 def train_seed(task):
     """Train one configuration with one seed as an MLflow run -> its accuracies and its validation and unseen
-    probabilities (for the ensemble)."""
+    probabilities (for the ensemble). The run holds the validation confusion matrix and the model."""
     start = time.time()
     splits, meta = data.load(task.encoded_dir)
     names, yu = data.read_labelled_names(task.unseen, meta["n_classes"])
@@ -41,6 +41,7 @@ def train_seed(task):
     ytr, yv = splits["train"]["y"].astype(np.int64), splits["val"]["y"].astype(np.int64)
     with tracked.training_run(task.place, f"{task.name}-seed{task.seed}", cfg, {"study.config": task.name}) as stop:
         params, _ = tracked.fit(cfg, arch, splits["train"], splits["val"], stop)
+        outcome.log_outcome(params, arch, meta, cfg, splits["val"], "val")
         Pv = model.predict_proba(params, data.inputs(splits["val"], cfg["boundary"])["X"])
         Pu = predict.probabilities(params, modelio.model_meta(arch, meta, cfg), names)
         Ptr = model.predict_proba(params, data.inputs(splits["train"], cfg["boundary"])["X"])
