@@ -9,7 +9,7 @@ from namecnn import config, data, fsio
 from namecnn.errors import NameCNNError, guard
 from namecnn.nn import model, modelio
 from namecnn.reporting import plots
-from namecnn.scoring import compare
+from namecnn.scoring import calibration, compare
 from namecnn.scoring import metrics as evaluation
 from namecnn.serving import predict
 from namecnn.tracking import lookup, registry, store
@@ -36,8 +36,9 @@ def main():
 
     results = {}
     boundary = bool(mmeta.get("boundary"))
+    T = predict.temperature(mmeta)
     for split in ("train", "val"):
-        P = model.predict_proba(params, data.inputs(splits[split], boundary)["X"])
+        P = model.predict_proba(params, data.inputs(splits[split], boundary)["X"], temperature=T)
         results[split] = evaluation.scores(P, splits[split]["y"].astype(np.int64), len(classes))
         if split == "val":
             yv, Pv = splits["val"]["y"].astype(np.int64), P
@@ -51,6 +52,8 @@ def main():
                     "training_label": trained_as.get(n.lower(), "")}
                    for j, (n, a, i) in enumerate(zip(unseen_names, unseen_y, Pu.argmax(axis=1), strict=True))]
     results["unseen"] = evaluation.unseen(unseen_rows, Pu.argmax(axis=1) == unseen_y)
+    honest = calibration.report(model.predict_proba(params, data.inputs(splits["val"], boundary)["X"]), Pv, yv,
+                                mmeta.get("calibration"), classes, rng, p["bootstrap"], p["level"])
     cm = evaluation.confusion(yv, pred, len(classes))
     predictions = [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
                    for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)]
@@ -65,22 +68,43 @@ def main():
         fsio.write_csv(out / "unseen.csv", unseen_rows)
         fsio.write_json(out / "confusion_matrix.json", {"classes": classes, "matrix": cm.tolist()})
         plots.save(plots.confusion(cm, classes), out / "confusion.png")
+        fsio.write_json(out / "calibration.json", honest)
+        fsio.write_csv(out / "reliability.csv", [{"model": kind, **r} for kind, rows in honest["reliability"].items()
+                                                 for r in rows])
+        plots.save(plots.reliability(honest), out / "reliability.png")
+        plots.save(plots.selective(honest), out / "selective.png")
         with mlflow.start_run(run_id=run_id):
             mlflow.log_metrics(evaluation.mlflow_metrics(results))
+            mlflow.log_metrics(honesty_metrics(honest))
             for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv",
-                         "scores.json"):
+                         "scores.json", "calibration.json", "reliability.png", "selective.png"):
                 mlflow.log_artifact(str(out / name), "evaluation")
     v, u, c = results["val"], results["unseen"], results["champion"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {v['acc_ci_low']:.3f}-{v['acc_ci_high']:.3f}), balanced "
           f"{v['balanced_acc']:.4f}, top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc "
           f"{results['train']['acc']:.4f}; unseen {u['new_acc']:.4f} of the {u['n_new']} not in the training data "
           f"({u['acc']:.4f} of {u['n']})")
+    cal, raw, sets = honest["calibrated"], honest["uncalibrated"], honest.get("sets")
+    print(f"evaluate: T = {honest['temperature']:.3f}: NLL {raw['nll']:.4f} -> {cal['nll']:.4f}, ECE {raw['ece']:.4f} "
+          f"-> {cal['ece']:.4f} ({cal['ece_ci_low']:.3f}-{cal['ece_ci_high']:.3f})"
+          + (f"; sets at {sets['coverage_target']:g}: coverage {sets['coverage']:.3f}, mean size "
+             f"{sets['mean_size']:.2f}" if sets else ""))
     if c and "reason" in c:
         print(f"evaluate: not compared with the champion (version {c['version']}): {c['reason']}")
     elif c:
         champ = f"the champion (version {c['version']})"
         print(f"evaluate: {compare.verdict(c, 'this model', champ)}")
 
+
+
+def honesty_metrics(honest):
+    """calibration.report's headline as MLflow metrics (val/ece, val/nll, val/set_coverage, …)."""
+    out = {f"val/{k}{'' if kind == 'calibrated' else '_uncalibrated'}": honest[kind][k]
+           for kind in ("calibrated", "uncalibrated") for k in ("nll", "ece", "brier")}
+    out["calibration/temperature"] = honest["temperature"]
+    if "sets" in honest:
+        out.update({"val/set_coverage": honest["sets"]["coverage"], "val/set_size": honest["sets"]["mean_size"]})
+    return out
 
 
 def against_champion(predictions, run_id, rng, p):

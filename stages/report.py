@@ -8,7 +8,7 @@ import yaml
 
 from namecnn import fsio
 from namecnn.errors import guard
-from namecnn.reporting import report
+from namecnn.reporting import honesty, report
 from namecnn.reporting import study_tables as studytables
 
 
@@ -66,13 +66,16 @@ def main():
         f"{cfg['bias']}, dropout {cfg['dropout']}, weight decay {cfg['weight_decay']}; {cfg['steps']} steps of batch "
         f"{cfg['batch_size']}, momentum {cfg['momentum']}, learning rate {lr_text}, {cfg['sampling']} sampling, "
         f"logit adjustment τ = {cfg['logit_adjust']}, "
-        f"shuffle {cfg['shuffle']}, seed {cfg['seed']}, {cfg['dtype']}. Last evaluation (step {history[-1]['step']}): "
+        f"shuffle {cfg['shuffle']}, seed {cfg['seed']}, {cfg['dtype']}; {report.members_line(model_meta)}. Last "
+        f"evaluation (step {history[-1]['step']}{', member 0' if model_meta.get('members', 1) > 1 else ''}): "
         f"validation accuracy {float(history[-1]['val_acc']):.4f}.",
         "![training curves](train/curves.png)",
         "## Final metrics", report.metrics_section(read_json(r / "evaluate" / "scores.json")),
         "## Confusion matrix (validation)", "![confusion matrix](evaluate/confusion.png)",
         "## Per-class accuracy (validation)", report.per_class_section(read_csv(r / "evaluate" / "per_class.csv")),
         "## Unseen names", report.unseen_section(read_csv(r / "evaluate" / "unseen.csv")),
+        "## Calibrated probabilities and prediction sets",
+        honesty.calibration_section(read_json(r / "evaluate" / "calibration.json")),
         "## Learning-rate range test",
         f"Smith's test over {lr['steps_run']} steps with the learning rate growing geometrically suggests "
         f"`lr.min` = {lr['min']:.3g} (smoothed accuracy starts to rise) and `lr.max` = {lr['max']:.3g} (it peaks, "

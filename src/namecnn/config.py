@@ -12,9 +12,9 @@ import yaml
 
 from .errors import NameCNNError
 
-DTYPES = ("float32", "float64")
-SAMPLING = ("balanced", "sqrt", "natural")
+DTYPES, SAMPLING = ("float32", "float64"), ("balanced", "sqrt", "natural")
 PRUNERS = ("successive_halving", "hyperband", "median", "none")
+TRAIN_DEFAULTS = {"ensemble": 1, "calibration": 0.0}     # a train-like section without them: one network, all names
 LR_KEYS = {"cyclic": ("kind", "min", "max", "step_size"), "constant": ("kind", "value")}
 
 
@@ -106,8 +106,7 @@ def mapping(cfg, key, section):
 def seeds(cfg, key, section):
     """A non-empty list of distinct integers >= 0: a seed given twice would count one training twice."""
     v = cfg[key]
-    if not isinstance(v, list) or not v or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                   for s in v):
+    if not isinstance(v, list) or not v or not all(type(s) is int and s >= 0 for s in v):
         raise NameCNNError(f"{section}.{key}: expected a non-empty list of integers >= 0, got {v!r}")
     twice = sorted({s for s in v if v.count(s) > 1})
     if twice:
@@ -121,9 +120,8 @@ def per_layer(value, layers, key):
     values = [value] if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(values, (list, tuple)) or not values:
         raise NameCNNError(f"{key}: expected an integer or a non-empty list of integers, got {value!r}")
-    for v in values:
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            raise NameCNNError(f"{key}: entries must be integers >= 1, got {v!r}")
+    for v in (v for v in values if type(v) is not int or v < 1):
+        raise NameCNNError(f"{key}: entries must be integers >= 1, got {v!r}")
     if len(values) > layers:
         raise NameCNNError(f"{key}: {len(values)} entries for {layers} layer(s); give at most one a layer")
     return tuple(list(values) + [values[-1]] * (layers - len(values)))
@@ -181,7 +179,9 @@ SECTIONS = {
               "weight_decay": real(0), "batch_size": integer(1), "steps": integer(1), "momentum": FRACTION,
               "lr": lr, "sampling": one_of(*SAMPLING), "logit_adjust": real(0), "shuffle": boolean,
               "eval_every": integer(1), "train_eval_size": integer(1), "dtype": one_of(*DTYPES),
-              "impl": one_of("fast", "reference")},
+              "impl": one_of("fast", "reference"), "ensemble": integer(1), "calibration": real(0, 0.5, hi_open=True)},
+    "predict": {"coverage": real(0, 1, lo_open=True, hi_open=True), "method": one_of("lac", "aps"),
+                "prior": one_of("balanced", "training")},
     "evaluate": {"seed": integer(0), "bootstrap": integer(1), "level": real(0, 1, lo_open=True, hi_open=True),
                  "promote_p": real(0, 1, lo_open=True, hi_open=True)},
     "lr_range": {"seed": integer(0), "steps": integer(10), "lr_start": POSITIVE, "lr_end": POSITIVE,
@@ -210,6 +210,7 @@ def check(cfg, name, section=None):
     """cfg checked against table entry `name`: exactly its keys, each value by its check, then its rule; errors
     name `section` (default `name`), e.g. study.configs.t3 for a train-like entry."""
     section = section or name
+    cfg = {**TRAIN_DEFAULTS, **cfg} if name == "train" and isinstance(cfg, dict) else cfg
     table = SECTIONS[name]
     check_keys(cfg, table, section)
     for key, fn in table.items():

@@ -14,6 +14,10 @@ def add(pr):
     where.add_argument("--model-uri", help="an MLflow model URI: runs:/<run id>/model, models:/namecnn@champion")
     pr.add_argument("--top-k", type=int, default=3, help="languages shown per name (default 3)")
     pr.add_argument("--json", action="store_true", help="one JSON list on stdout (the model line stays on stderr)")
+    pr.add_argument("--sets", action="store_true",
+                    help="each name's prediction set: the languages that hold the true one for --coverage of names "
+                         "like the training names (on average over names, not for each name)")
+    pr.add_argument("--coverage", type=float, help="the sets' coverage (default: the model's, predict.coverage)")
     return pr
 
 
@@ -82,13 +86,20 @@ def run(args):
     rows = [{"name": n, "error": errors[i]} if i in errors else
             {"name": n, "language": t[0]["language"], "probability": t[0]["probability"], "top": t}
             for i, (n, t) in enumerate(zip(names, tops, strict=True))]
+    if args.sets or args.coverage is not None:
+        coverage = meta.get("calibration", {}).get("coverage") if args.coverage is None else args.coverage
+        for r, labels in zip(rows, predict.set_labels(P, meta, args.coverage), strict=True):
+            if "error" not in r:
+                r["set"] = labels.split(" | ")
+        print(f"sets at coverage {coverage:g}: on average over names like the training names, a set holds the "
+              f"true language at least that often; not a promise for each name", file=sys.stderr)
     if args.json:
         print(json.dumps(rows))                   # \u escapes: valid JSON whatever the terminal's encoding
     else:
         sys.stdout.reconfigure(errors="backslashreplace")
         print("\n".join(f"{shown(r['name'])}: error: {r['error']}" if "error" in r else
-                        f"{shown(r['name'])}: " + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"])
-                        for r in rows))
+                        f"{shown(r['name'])}: " + (("{" + ", ".join(r["set"]) + "}  ") if "set" in r else "")
+                        + ", ".join(f"{t['language']} {t['probability']:.3f}" for t in r["top"]) for r in rows))
     if errors:
         raise NameCNNError(f"{len(errors)} of {len(names)} name(s) could not be classified (marked above); "
                            f"the others were answered")

@@ -139,7 +139,17 @@ def loss(params, X, y=None, *, mask=None, reg=0.0, impl="fast"):
     return data_loss, grads
 
 
-def predict_proba(params, X, batch=2048):
-    """Softmax probabilities (N, K), in batches."""
-    return np.concatenate([layers.softmax(loss(params, X[i:i + batch]))
+def predict_proba(params, X, batch=2048, temperature=1.0):
+    """Softmax probabilities (N, K) of the scores divided by `temperature`, in batches. `params` may be a list
+    of members' params (a seed ensemble): their probabilities averaged."""
+    if isinstance(params, list):
+        return np.mean([predict_proba(p, X, batch, temperature) for p in params], axis=0)
+    return np.concatenate([layers.softmax(loss(params, X[i:i + batch]) / temperature)
                            for i in range(0, len(X), batch)]) if len(X) else np.zeros((0, params["b"].size))
+
+
+def scores(params, X, batch=2048):
+    """Scores (N, K), or (M, N, K) for a list of M members, in batches."""
+    if isinstance(params, list):
+        return np.stack([scores(p, X, batch) for p in params])
+    return np.concatenate([loss(params, X[i:i + batch]) for i in range(0, len(X), batch)])

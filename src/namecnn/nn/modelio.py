@@ -17,10 +17,26 @@ WEIGHTS, META = "model.npz", "model.json"
 SAVED_META = "__model_json__"            # the key of model.npz that holds model.json as saved
 
 
+def flat(params):
+    """One network's params as they are; a seed ensemble's members under m0., m1., … (meta's `members`)."""
+    if isinstance(params, list):
+        return {f"m{i}.{k}": v for i, p in enumerate(params) for k, v in p.items()}
+    return params
+
+
+def members(flat_params, n):
+    """The inverse of `flat` for a model of n members."""
+    if n == 1:
+        return flat_params
+    return [{k.split(".", 1)[1]: v for k, v in flat_params.items() if k.startswith(f"m{i}.")} for i in range(n)]
+
+
 def save(directory, params, meta):
-    """Write both files atomically (each one appears whole or not at all); model.json goes last."""
+    """Write both files atomically (each one appears whole or not at all); model.json goes last. A list of
+    params is a seed ensemble, saved as one model (meta["members"] says how many)."""
     directory = Path(directory)
-    fsio.write_npz(directory / WEIGHTS, **params, **{SAVED_META: np.array(json.dumps(meta, sort_keys=True))})
+    meta = {**meta, "members": len(params) if isinstance(params, list) else 1}
+    fsio.write_npz(directory / WEIGHTS, **flat(params), **{SAVED_META: np.array(json.dumps(meta, sort_keys=True))})
     fsio.write_json(directory / META, meta)
 
 
@@ -51,6 +67,9 @@ def check_meta(meta):
     """model.json's own consistency -> Arch: whole positive integers where the network needs them, and as many
     characters and classes as the weights' d and n_classes."""
     a = meta["arch"]
+    n = meta.get("members", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"members must be a positive integer, got {n!r}")
     for key in ("d", "n_len", "n_classes"):
         if not isinstance(a[key], int) or isinstance(a[key], bool) or a[key] < 1:
             raise ValueError(f"arch.{key} must be a positive integer, got {a[key]!r}")
@@ -100,7 +119,10 @@ def load(directory):
         differs = first_difference(meta, json.loads(str(params.pop(SAVED_META))))
         if differs:
             raise NameCNNError(f"{meta_path}: {differs} differs from the description saved with {weights}")
+    n = meta.get("members", 1)
     expect = shapes(arch)
+    if n > 1:
+        expect = {f"m{i}.{k}": v for i in range(n) for k, v in expect.items()}
     if set(params) != set(expect) or any(params[k].shape != expect[k] for k in expect):
         raise NameCNNError(f"{weights}: weights do not match the architecture in {meta_path}")
-    return params, meta
+    return members(params, n), meta

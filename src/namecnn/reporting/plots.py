@@ -62,3 +62,30 @@ def save(fig, path):
     with fsio.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def reliability(honest):
+    """Reliability diagram: accuracy against confidence per bin, before and after calibration."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly calibrated")
+    for kind, style in (("uncalibrated", "o-"), ("calibrated", "s-")):
+        rows, s = honest["reliability"][kind], honest[kind]
+        ax.plot([r["confidence"] for r in rows], [r["accuracy"] for r in rows], style,
+                label=f"{kind} (ECE {s['ece']:.3f}, NLL {s['nll']:.3f})")
+    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
+           title=f"Validation names, T = {honest['temperature']:.2f}")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def selective(honest):
+    """Accuracy on the most confident share of the names, against that share."""
+    c = honest["selective_curve"]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.plot(c["coverage"], c["accuracy"])
+    ax.set(xlabel="share of names answered (most confident first)", ylabel="accuracy", ylim=(0, 1),
+           title="Selective prediction on the validation names")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

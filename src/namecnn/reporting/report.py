@@ -107,6 +107,17 @@ def unseen_section(rows):
         f"\n\n{note}" if note else "")
 
 
+def members_line(meta):
+    """How many networks the model averages and what they trained on."""
+    cfg, k = meta["train"], meta.get("members", 1)
+    held = meta.get("calibration", {}).get("names", 0)
+    what = f"an ensemble of {k} seeds, their probabilities averaged" if k > 1 else "one network"
+    if not held:
+        return what + ", trained on every training name"
+    return f"{what}, trained on the training names less {held} held out to calibrate on (train.calibration = " \
+           f"{cfg.get('calibration', 0):g})"
+
+
 def ms(stat, digits=4):
     return f"{stat['mean']:.{digits}f} ± {stat['sd']:.{digits}f}"
 
@@ -120,7 +131,9 @@ def depth_section(summary, confirmed):
         return "—" if v is None else format(v, fmt)
 
     rows = [[d["layers"], f"{d['trials']} ({d['complete']} complete)", num(d["steps_share"], ".3f"),
-             num(d["median_mflop_per_step"], ".1f"), num(d["best_first_rung"]), num(d["best_value"]),
+             num(d["median_mflop_per_step"], ".1f"), num(d["best_first_rung"]),
+             f"{num(d['furthest_value'])} at {d['furthest_steps']}" if d["furthest_steps"] else "—",
+             num(d["best_value"]),
              f"trial {d['best_trial']}: `{d['best_params']}`" if d["best_params"] else "—",
              ", ".join(d["confirmed"]) or "—"] for d in bd["depths"]]
     default = confirmed["candidates"][0]
@@ -140,7 +153,8 @@ def depth_section(summary, confirmed):
     return (f"{turn}a trial costing more than `search.max_mflop_per_step` ({bd['max_mflop_per_step']:g}) is pruned "
             f"before it trains. The first rung ({bd['first_rung']} steps) is the one score every trained trial has.\n\n"
             + table(["layers", "trials", "share of steps", "median MFLOP a step", "best inner at the first rung",
-                     f"best inner at {bd['max_steps']} steps", "its parameters", "confirmed"], rows)
+                     "best at the furthest step reached", f"best inner at {bd['max_steps']} steps", "its parameters",
+                     "confirmed"], rows)
             + f"\n\n{verdict}")
 
 

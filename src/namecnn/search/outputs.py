@@ -88,10 +88,15 @@ def by_depth(study, p, confirmed, max_steps):
         best = max(complete, key=lambda t: t.value) if complete else None
         rung = [t.intermediate_values[first] for t in trained if first in t.intermediate_values]
         cost = [t.user_attrs["mflop_per_step"] for t in mine if "mflop_per_step" in t.user_attrs]
+        furthest = max(trained, key=lambda t: (max(t.intermediate_values), t.intermediate_values[
+            max(t.intermediate_values)])) if trained else None
         out.append({"layers": d, "trials": len(mine), "trained": len(trained), "complete": len(complete),
                     "steps_share": round(sum(t.user_attrs.get("steps", 0) for t in mine) / total, 3),
                     "median_mflop_per_step": float(np.median(cost)) if cost else None,
                     "best_first_rung": max(rung) if rung else None,
+                    "furthest_steps": max(furthest.intermediate_values) if furthest else None,
+                    "furthest_value": furthest.intermediate_values[max(furthest.intermediate_values)]
+                    if furthest else None,
                     "best_value": best.value if best else None, "best_trial": best.number if best else None,
                     "best_params": best.params if best else None,
                     "confirmed": [c["name"] for c in confirmed["candidates"] if c["config"]["layers"] == d]})

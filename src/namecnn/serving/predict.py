@@ -14,6 +14,7 @@ from .. import data
 from ..data import fold, show
 from ..errors import NameCNNError
 from ..nn import model
+from ..scoring import conformal
 
 
 def clean_one(raw, alphabet, n_len, boundary):
@@ -52,7 +53,8 @@ def classify(params, meta, names):
     P = np.full((len(distinct), len(meta["classes"])), np.nan)
     if ok:
         stoi = {ch: k for k, ch in enumerate(meta["itos"])}
-        P[ok] = model.predict_proba(params, data.encode([cleaned[i] for i in ok], stoi, meta["arch"]["n_len"]))
+        P[ok] = model.predict_proba(params, data.encode([cleaned[i] for i in ok], stoi, meta["arch"]["n_len"]),
+                                    temperature=temperature(meta))
     bad = np.flatnonzero(np.isin(inverse, list(errors)))
     return P[inverse], sorted(notes), {int(row): errors[inverse[row]] for row in bad}
 
@@ -76,7 +78,28 @@ def probabilities(params, meta, names):
     X, notes = encode_names(names, meta)
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    return model.predict_proba(params, X)
+    return model.predict_proba(params, X, temperature=temperature(meta))
+
+
+def temperature(meta):
+    """The temperature the model was calibrated at (1: a model without calibration names)."""
+    return meta.get("calibration", {}).get("temperature", 1.0)
+
+
+def sets(P, meta, coverage=None):
+    """Boolean (N, K) prediction sets at `coverage` (default: the model's, params.yaml's predict.coverage), from
+    the conformal scores of the names the model was calibrated on; rows of NaN (unclassified) get no set."""
+    cal = meta.get("calibration")
+    if not cal:
+        raise NameCNNError("this model has no calibration names (train.calibration: 0): it cannot give sets")
+    coverage = cal["coverage"] if coverage is None else coverage
+    if not 0 < coverage < 1:
+        raise NameCNNError(f"coverage: must be between 0 and 1, got {coverage!r}")
+    ok = ~np.isnan(P).any(axis=1)
+    member = np.zeros(P.shape, dtype=bool)
+    qhat = conformal.threshold(cal["scores"], coverage, cal.get("weights"))
+    member[ok] = conformal.sets(P[ok], qhat, cal["method"])
+    return member
 
 
 def top_k(P, classes, k):
@@ -87,7 +110,8 @@ def top_k(P, classes, k):
 
 def frame(params, meta, names):
     """A DataFrame: name, language, probability, error ("", or why the name could not be classified: its
-    language is then "" and its probabilities empty), then one probability column per class."""
+    language is then "" and its probabilities empty), the prediction set at the model's coverage ("Spanish |
+    Portuguese", most probable first; "" without calibration), then one probability column per class."""
     import pandas as pd  # lazy: `namecnn predict` never builds a DataFrame, and pandas takes 0.5 s to load
 
     names = [str(n) for n in names]
@@ -97,5 +121,13 @@ def frame(params, meta, names):
     df = pd.DataFrame({"name": names,
                        "language": ["" if i in errors else classes[b] for i, b in enumerate(best)],
                        "probability": P[np.arange(len(names)), best].astype(np.float64),
-                       "error": [errors.get(i, "") for i in range(len(names))]})
+                       "error": [errors.get(i, "") for i in range(len(names))],
+                       "set": set_labels(P, meta) if meta.get("calibration") else ""})
     return pd.concat([df, pd.DataFrame(P.astype(np.float64), columns=classes)], axis=1)
+
+
+def set_labels(P, meta, coverage=None):
+    """Each row's set as text, most probable first: "Spanish | Portuguese"."""
+    member, classes = sets(P, meta, coverage), meta["classes"]
+    order = np.argsort(-np.nan_to_num(P, nan=0), axis=1, kind="stable")
+    return [" | ".join(classes[j] for j in row if member[i, j]) for i, row in enumerate(order)]

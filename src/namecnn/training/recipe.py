@@ -44,8 +44,9 @@ def check_memory(arch, cfg, section):
 
 
 def train_config(cfg, meta, section="train"):
-    """Check every key of a train section, then resolve it against the data -> (config, Arch)."""
-    config.check(cfg, "train", section)
+    """Check every key of a train section (ensemble and calibration may be left out: config.TRAIN_DEFAULTS),
+    then resolve it against the data -> (config, Arch)."""
+    cfg = config.check(cfg, "train", section)
     arch = resolve_arch(cfg, section, meta)
     check_memory(arch, cfg, section)
     return {**cfg, "filters": list(arch.filters), "widths": list(arch.widths), "lr": dict(cfg["lr"])}, arch
