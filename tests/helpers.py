@@ -30,7 +30,8 @@ TINY = {
     "evaluate": {"bootstrap": 100},
     "lr_range": {"steps": 60},
     "bench": {"steps": 5, "reference_steps": 1, "repeats": 1},
-    "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20, "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0},
+    "search": {"n_trials": 4, "eval_every": 20, "min_steps": 20,
+               "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0, "ensemble": 2},
                "space": {"layers": [1, 2], "filters": {"low": 4, "high": 8, "step": 2},
                          "deep": {"filters": [{"low": 4, "high": 8, "step": 2}], "widths": [{"low": 2, "high": 5}]}}},
     "baseline": {"max_iter": 300},
@@ -57,8 +58,11 @@ FAULT_TRAIN = tiny_train(seed=3, dropout=0.1, steps=150, eval_every=50, train_ev
                          lr={"kind": "cyclic", "min": 0.001, "max": 0.1, "step_size": 50})
 
 
+PREDICT = {"coverage": 0.9, "method": "lac", "prior": "balanced"}
+
+
 def set_train(path, **over):
-    (path / "params.yaml").write_text(yaml.safe_dump({"train": {**FAULT_TRAIN, **over}}))
+    (path / "params.yaml").write_text(yaml.safe_dump({"train": {**FAULT_TRAIN, **over}, "predict": PREDICT}))
 
 
 def train_cmd():

@@ -1,7 +1,12 @@
 """Calibrated probabilities, conformal prediction sets and seed ensembles, against independent computations."""
+import json
+import os
+
 import numpy as np
 import pytest
 
+from helpers import run_train, runs
+from namecnn import data
 from namecnn.nn import model, modelio
 from namecnn.scoring import calibration, conformal
 from namecnn.serving import predict
@@ -128,3 +133,24 @@ def test_the_ece_floor_of_a_perfectly_calibrated_model_is_its_sampling_noise():
     floor = calibration.ece_floor(P, np.random.default_rng(0), 300)
     P_big, y_big = synthetic(50000, seed=6)
     assert calibration.ece(P_big, y_big) < 0.01 < floor < 0.1
+
+
+@pytest.mark.slow
+def test_the_train_stage_saves_an_ensemble_of_two_as_one_model(tmp_path, encoded):
+    import shutil
+
+    (tmp_path / ".dvc").mkdir()
+    shutil.copytree(encoded, tmp_path / "data" / "encoded")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
+    r = run_train(tmp_path, env, steps=60, eval_every=30, ensemble=2, calibration=0.2)
+    assert r.returncode == 0, r.stderr
+    params, meta = modelio.load(tmp_path / "models")
+    assert meta["members"] == 2 and isinstance(params, list) and "calibration" in meta
+    splits, _ = data.load(tmp_path / "data" / "encoded")
+    X, y = data.inputs(splits["val"], meta["train"]["boundary"])["X"], splits["val"]["y"]
+    mean = (model.predict_proba(params[0], X) + model.predict_proba(params[1], X)) / 2
+    assert meta["val_acc"] == pytest.approx(np.mean(mean.argmax(axis=1) == y))
+    assert not np.array_equal(params[0]["W"], params[1]["W"])                        # two seeds
+    run = runs(tmp_path)[0]
+    assert {"member1/val/acc", "val/model_acc", "calibration/temperature"} <= set(run.data.metrics)
+    assert json.loads((tmp_path / "reports/train/run.json").read_text())["run_id"] == run.info.run_id

@@ -199,6 +199,35 @@ def test_the_champion_moves_only_when_a_model_is_adopted(repo, repro):
 
 
 @pytest.mark.slow
+def test_the_temperature_and_the_sets_are_fitted_on_held_out_training_names_only(repo, repro):
+    """The model's temperature is the one its held-out training names give (every class weighted the same), not
+    the one the validation names would give; the evaluate stage reports calibration and sets on the latter."""
+    import numpy as np
+
+    from namecnn import data
+    from namecnn.nn import model, modelio
+    from namecnn.scoring import calibration, conformal
+
+    dst, _ = repo
+    splits, meta = data.load(dst / "data/encoded")
+    params, mmeta = modelio.load(dst / "models")
+    cfg, cal = mmeta["train"], mmeta["calibration"]
+    _, held = data.inner_split(splits["train"], cfg["calibration"], cfg["seed"])
+    assert cal["names"] == len(held["y"]) and cal["prior"] == "balanced" and len(cal["scores"]) == len(held["y"])
+    y = held["y"].astype(np.int64)
+    S = model.scores(params, data.inputs(held, cfg["boundary"])["X"])
+    assert cal["temperature"] == pytest.approx(calibration.fit_temperature(S, y, conformal.class_weights(y, 18)))
+    yv = splits["val"]["y"].astype(np.int64)
+    on_val = calibration.fit_temperature(model.scores(params, data.inputs(splits["val"], cfg["boundary"])["X"]), yv)
+    assert abs(on_val - cal["temperature"]) > 1e-3
+    honest = json.loads((dst / "reports/evaluate/calibration.json").read_text())
+    assert honest["temperature"] == cal["temperature"] and honest["calibration_names"] == len(held["y"])
+    assert 0 <= honest["sets"]["coverage"] <= 1 and honest["sets"]["mean_size"] >= 1
+    assert set(honest["calibrated"]) >= {"nll", "ece", "ece_ci_low", "ece_ci_high", "brier", "ece_floor"}
+    assert "## Calibrated probabilities and prediction sets" in (dst / "reports/report.md").read_text()
+
+
+@pytest.mark.slow
 def test_every_stage_ran_and_the_study_ran_in_parallel(repo, repro):
     dst, _ = repo
     assert ran(repro.stdout) == set(yaml.safe_load((dst / "dvc.yaml").read_text())["stages"])

@@ -18,7 +18,7 @@ def trained(tmp_path_factory, encoded):
     (path / ".dvc").mkdir()
     shutil.copytree(encoded, path / "data" / "encoded")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
-    assert run_train(path, env, steps=400).returncode == 0
+    assert run_train(path, env, steps=400, calibration=0.2).returncode == 0
     return path, env
 
 
@@ -145,3 +145,32 @@ def test_predict_from_mlflow_uris(trained):
         assert r.stderr.startswith(f"model: {uri} (") and f"MLflow run {run_id}, val acc 0." in r.stderr
     r = cli(["predict", "cruz", "--model-uri", "models:/namecnn@nobody"], path, env)
     assert r.returncode == 1 and r.stderr.startswith("error: --model-uri models:/namecnn@nobody:")
+
+
+@pytest.mark.slow
+def test_predict_sets_hold_the_top_language_and_grow_with_the_coverage(trained, tmp_path):
+    path, env = trained
+    names = ["cruz", "nguyen", "mcgregor", "Müller"]
+    r = cli(["predict", *names, "--sets", "--json"], path, env)
+    assert r.returncode == 0, r.stderr
+    assert "sets at coverage 0.9: on average over names like the training names" in r.stderr
+    rows = json.loads(r.stdout)
+    wide = json.loads(cli(["predict", *names, "--coverage", "0.99", "--json"], path, env).stdout)
+    for row, w in zip(rows, wide, strict=True):
+        assert row["set"][0] == row["language"] and set(row["set"]) <= set(w["set"])
+    assert sum(len(w["set"]) for w in wide) > sum(len(row["set"]) for row in rows)
+    text = cli(["predict", "cruz", "--sets"], path, env).stdout
+    assert text.startswith("cruz: {" + ", ".join(rows[0]["set"]) + "}  ")
+    bad = cli(["predict", "cruz", "--coverage", "1.5"], path, env)
+    assert bad.returncode == 1 and bad.stderr.splitlines()[-1] == "error: coverage: must be between 0 and 1, got 1.5"
+    shutil.copytree(path / "models", tmp_path / "plain")
+    meta = json.loads((tmp_path / "plain/model.json").read_text())
+    del meta["calibration"]
+    (tmp_path / "plain/model.json").write_text(json.dumps(meta))
+    (tmp_path / "plain/model.npz").unlink()
+    from namecnn.nn import modelio
+
+    params, _ = modelio.load(path / "models")
+    modelio.save(tmp_path / "plain", params, meta)
+    none = cli(["predict", "cruz", "--sets", "--model", str(tmp_path / "plain")], path, env)
+    assert none.returncode == 1 and "this model has no calibration names (train.calibration: 0)" in none.stderr

@@ -38,7 +38,8 @@ SPACE = {"boundary": False, "layers": {"low": 1, "high": 3}, "filters": {"low": 
 def params(**over):
     return {"sampler": "random", "n_trials": 4, "eval_every": 30, "seed": 0, "pruner": "none", "min_steps": 30,
             "reduction_factor": 3, "inner_fraction": 0.15, "enqueue": [],
-            "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0}, "storage": "", "study_name": "t", "workers": 1,
+            "confirm": {"top": 1, "seeds": [1], "min_lead": 0.0, "ensemble": 0}, "storage": "", "study_name": "t",
+            "workers": 1,
             "space": SPACE, "stratify": [], "max_mflop_per_step": 1000.0, **over}
 
 
@@ -303,7 +304,7 @@ def test_successive_halving_stops_trials_at_its_rungs(project):
     """min_steps 20, reduction factor 3, 180 steps: a trial stops at step 20 or 60, or trains all 180."""
     root, encoded = project
     p = params(n_trials=10, pruner="successive_halving", min_steps=20, eval_every=20,
-               confirm={"top": 0, "seeds": [1], "min_lead": 0.0})
+               confirm={"top": 0, "seeds": [1], "min_lead": 0.0, "ensemble": 0})
     s = search.search(p, {**TRAIN, "steps": 180}, encoded, root / "out")
     study = states(s, root)
     pruned = [t.user_attrs["steps"] for t in study.trials if t.state.name == "PRUNED"]
@@ -316,11 +317,14 @@ def test_successive_halving_stops_trials_at_its_rungs(project):
 @pytest.mark.slow
 def test_confirmation_retrains_each_candidate_with_every_seed(project):
     root, encoded = project
-    p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2], "min_lead": 0.0})
+    p = params(n_trials=4, confirm={"top": 1, "seeds": [1, 2], "min_lead": 0.0, "ensemble": 2})
     s = search.search(p, TRAIN, encoded, root / "out")
     confirmed = json.loads((root / "out" / "confirm.json").read_text())
     names = [c["name"] for c in confirmed["candidates"]]
-    assert names[0] == "train" and len(names) == 2 and names[1].startswith("trial-")
+    assert names[0] == "train" and len(names) == 3 and names[1].startswith("trial-") and names[2] == "train-ensemble2"
+    ens = confirmed["candidates"][2]
+    assert ens["config"]["ensemble"] == 2
+    assert ens["config"]["filters"] == confirmed["candidates"][0]["config"]["filters"]
     found = confirm_runs(root, s["study_name"])
     assert sorted((r.data.tags["confirm.candidate"], r.data.tags["confirm.seed"]) for r in found) == sorted(
         (n, str(seed)) for n in names for seed in (1, 2))
@@ -331,6 +335,8 @@ def test_confirmation_retrains_each_candidate_with_every_seed(project):
     best = max(confirmed["candidates"], key=lambda c: c["inner_balanced_acc"]["mean"])
     assert confirmed["winner"]["name"] == best["name"] and confirmed["winner"]["val_mean"] == best["val_acc"]["mean"]
     assert s["winner"] == confirmed["winner"]
+    if best["name"] == "train-ensemble2":
+        assert confirmed["winner"]["command"].endswith("-S train.ensemble=2")
 
 
 def check_shared_study(summary, storage, root, n, workers=2):

@@ -38,7 +38,7 @@ def test_every_value_of_the_space_is_checked_against_the_train_section_first(ove
 
 def test_seed_lists_refuse_duplicates():
     with pytest.raises(NameCNNError, match=r"search\.confirm\.seeds: seed 1 given twice"):
-        search.check(params(confirm={"top": 1, "seeds": [1, 1], "min_lead": 2.0}))
+        search.check(params(confirm={"top": 1, "seeds": [1, 1], "min_lead": 2.0, "ensemble": 0}))
     with pytest.raises(NameCNNError, match=r"study\.seeds: seed 3 given twice"):
         config.check({"steps": 1, "seeds": [3, 1, 3], "jobs": 0, "base": {"a": 1}, "configs": {"a": {}}}, "study")
 

@@ -98,13 +98,15 @@ def test_champion_model_served_over_http(repo, repro):
     rows = out["predictions"]
     assert [r["name"] for r in rows] == ["cruz", "mcgregor"]
     for r in rows:
-        p = {k: v for k, v in r.items() if k not in ("name", "language", "probability", "error")}
+        p = {k: v for k, v in r.items() if k not in ("name", "language", "probability", "error", "set")}
         assert r["probability"] == max(p.values()) and abs(sum(p.values()) - 1) < 1e-4 and r["error"] == ""
+        assert r["set"].split(" | ")[0] == r["language"]            # the prediction set, most probable first
         assert r["language"] in r and r[r["language"]] == r["probability"]
     mixed = mixed["predictions"]
     assert [r["language"] for r in mixed[::3]] == [r["language"] for r in rows]
     for r, name in zip(mixed[1:3], ("", "😀"), strict=True):
         assert r["language"] == "" and f"name {name!r}: nothing left to classify after folding" in r["error"]
+        assert r["set"] == ""
 
 
 @pytest.mark.slow

@@ -192,7 +192,7 @@ SECTIONS = {
                "reduction_factor": integer(2), "inner_fraction": real(0, 0.5, lo_open=True), "enqueue": resolved,
                "confirm": mapping, "storage": partial(text, empty=True), "study_name": text, "workers": integer(0),
                "space": resolved, "stratify": resolved, "max_mflop_per_step": real(0, lo_open=True)},
-    "search.confirm": {"top": integer(0), "seeds": seeds, "min_lead": real(0)},
+    "search.confirm": {"top": integer(0), "seeds": seeds, "min_lead": real(0), "ensemble": integer(0)},
     "baseline": {"ngram": resolved, "C": POSITIVE, "analyzer": one_of("char", "char_wb"), "max_iter": integer(1),
                  "seed": integer(0)},
     "study": {"steps": integer(1), "seeds": seeds, "jobs": integer(0), "base": mapping, "configs": mapping},

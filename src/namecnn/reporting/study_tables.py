@@ -128,7 +128,8 @@ def beat_table(pub, runs, baseline):
              f"pool {c['pool']}, dropout {c['dropout']}, weight decay {c['weight_decay']}, {c['sampling']} sampling, "
              f"logit adjustment {c['logit_adjust']}", f"{d['steps']}",
              ms(d, "val_acc"), f"{d['mean']['unseen_acc']:.4f}"],
-            ["default model, seeds' predictions averaged", f"{d['steps']}", f"{d['ensemble']['val_acc']:.4f}",
+            [f"default model, an ensemble of its {len(d['seeds'])} seeds (probabilities averaged; "
+             "`train.ensemble`)", f"{d['steps']}", f"{d['ensemble']['val_acc']:.4f}",
              f"{d['ensemble']['unseen_acc']:.4f}"]]
     return table(["model", "steps", "validation accuracy", "unseen accuracy"], rows)
 

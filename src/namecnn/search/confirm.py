@@ -90,13 +90,17 @@ def confirm(ctx, study, encoded_dir, jobs):
             cfgs[name] = ctx.base
         else:
             cfgs[name], _ = space.sample(optuna.trial.FixedTrial(params, number), p["space"], ctx.base, meta)
+    k = p["confirm"]["ensemble"]
+    if k > 1 and ctx.base["ensemble"] != k:        # the default as a seed ensemble: judged by the same rule
+        found.append((f"{DEFAULT}-ensemble{k}", found[0][1], None))
+        cfgs[found[-1][0]] = {**ctx.base, "ensemble": k}
     tasks = [Task(name, number, cfgs[name], seed, ctx) for name, number, _ in found for seed in p["confirm"]["seeds"]]
     start = time.time()
     results = workers.run_all(retrain, tasks, jobs)
     out = []
     for name, number, _ in found:
         rows = [r for t, r in zip(tasks, results, strict=True) if t.candidate == name]
-        out.append({"name": name, "trial": number, "config": {k: cfgs[name][k] for k in space.KEYS},
+        out.append({"name": name, "trial": number, "config": {k: cfgs[name][k] for k in (*space.KEYS, "ensemble")},
                     "runs": rows, **{k: stats(rows, k) for k in ("inner_balanced_acc", "inner_acc", "val_acc",
                                                                   "val_balanced_acc")}})
     min_lead = p["confirm"]["min_lead"]
@@ -105,7 +109,7 @@ def confirm(ctx, study, encoded_dir, jobs):
               "inner_sd": best["inner_balanced_acc"]["sd"], "val_mean": best["val_acc"]["mean"],
               "val_sd": best["val_acc"]["sd"], "is_default": best is out[0], "lead": lead, "lead_se": se,
               "min_lead": min_lead,
-              "command": None if best is out[0] else space.exp_command(cfgs[best["name"]], p["space"])}
+              "command": None if best is out[0] else space.exp_command(cfgs[best["name"]], p["space"], ctx.base)}
     return {"selected_on": "mean balanced accuracy on the held-out inner names (never the validation names)",
             "seeds": p["confirm"]["seeds"], "steps": ctx.base["steps"], "candidates": out, "winner": winner,
             "default": DEFAULT, "beats_default": beats,

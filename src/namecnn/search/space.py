@@ -135,15 +135,17 @@ def check_cost(cfg, arch, max_mflop):
     return mflop
 
 
-def exp_command(cfg, space):
+def exp_command(cfg, space, base=None):
     """The `dvc exp run -S …` command that trains this configuration with the train section's other settings
-    (the lr kind and any fixed dimension as params.yaml has them)."""
+    (the lr kind and any fixed dimension as params.yaml has them; an ensemble size that differs from base's)."""
     sets = [f"train.layers={cfg['layers']}", f"'train.filters={cfg['filters']}'".replace(" ", ""),
             f"'train.widths={cfg['widths']}'".replace(" ", "")]
     sets += [f"train.lr.{k}={cfg['lr'][k]:.4g}" for k in config.LR_KEYS[cfg["lr"]["kind"]][1:]
              if not isinstance(space["lr"][k], (int, float))]
     sets += [f"train.{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"train.{k}={str(cfg[k]).lower()}"
              for k in DRAWN if not isinstance(space[k], (bool, int, float))]
+    if base is not None and cfg.get("ensemble", 1) != base.get("ensemble", 1):
+        sets.append(f"train.ensemble={cfg['ensemble']}")
     return "dvc exp run " + " ".join(f"-S {s}" for s in sets)
 
 

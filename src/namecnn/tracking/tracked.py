@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..training import recipe, train
+from .. import data
+from ..training import members, recipe, train
 from . import runs, store
 
 
@@ -40,6 +41,16 @@ def training_run(place, run_name, cfg, tags=None, stopped_by=()):
 
 def fit(cfg, arch, fit_on, score_on, stop=None, on_eval=None):
     """train.fit from a generator seeded with cfg's seed -> (params, history); history[-1] scores the returned
-    network on `score_on` (loss, accuracy, balanced accuracy as val_*)."""
-    return train.fit(cfg, arch, fit_on, score_on, np.random.default_rng(cfg["seed"]), on_eval=on_eval,
-                     progress=False, stop=stop)
+    network on `score_on` (loss, accuracy, balanced accuracy as val_*). A config with ensemble k > 1 trains its
+    k members one after the other (seeds as members.member_seed gives them; on_eval follows the first) and
+    returns their list, history[-1] then scoring their averaged probabilities."""
+    k = cfg.get("ensemble", 1)
+    nets = [train.fit({**cfg, "seed": members.member_seed(cfg["seed"], i)}, arch, fit_on, score_on,
+                      np.random.default_rng(members.member_seed(cfg["seed"], i)), on_eval=on_eval if i == 0 else None,
+                      progress=False, stop=stop) for i in range(k)]
+    if k == 1:
+        return nets[0]
+    params, history = [p for p, _ in nets], nets[0][1]
+    X, y = data.inputs(score_on, cfg["boundary"])["X"], score_on["y"].astype(np.int64)
+    loss, acc, balanced = train.score(params, X, y)
+    return params, history[:-1] + [{**history[-1], "val_loss": loss, "val_acc": acc, "val_balanced_acc": balanced}]
