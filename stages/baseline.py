@@ -7,7 +7,7 @@ import numpy as np
 
 from namecnn import config, data, fsio
 from namecnn.errors import guard
-from namecnn.scoring import baseline
+from namecnn.scoring import baseline, external
 from namecnn.tracking import runs, store
 
 
@@ -15,6 +15,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("encoded_dir")
     ap.add_argument("unseen")
+    ap.add_argument("external_dir", help="the external stage's names: the baseline's predictions on them go along")
     ap.add_argument("out_json")
     args = ap.parse_args()
     p = config.section("baseline")
@@ -28,6 +29,10 @@ def main():
               "val_acc": float(np.mean(clf.predict(list(splits["val"]["names"])) == splits["val"]["y"])),
               "unseen_acc": float(np.mean(clf.predict(names) == yu)), "seconds": round(time.time() - start, 1),
               "config": {**p, "ngram": [lo, hi]}}
+    result["external"] = {}
+    for split in external.SPLITS:                  # per name, so that evaluate compares the model on the same names
+        ext, _ = external.read(args.external_dir, split, meta["classes"])
+        result["external"][split] = {"names": ext, "predicted": [int(v) for v in clf.predict(ext)]} if ext else None
     fsio.write_json(args.out_json, result)
     root = store.repo_root()
     experiment_id = store.experiment(store.STUDY_EXPERIMENT, root)

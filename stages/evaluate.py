@@ -1,5 +1,6 @@
 """evaluate stage: score the trained model on train, validation and unseen names; log into the training run."""
 import argparse
+import json
 from pathlib import Path
 
 import mlflow
@@ -9,7 +10,7 @@ from namecnn import config, data, fsio
 from namecnn.errors import NameCNNError, guard
 from namecnn.nn import model, modelio
 from namecnn.reporting import plots
-from namecnn.scoring import calibration, compare
+from namecnn.scoring import calibration, compare, external
 from namecnn.scoring import metrics as evaluation
 from namecnn.serving import predict
 from namecnn.tracking import lookup, registry, store
@@ -20,6 +21,8 @@ def main():
     ap.add_argument("encoded_dir")
     ap.add_argument("model_dir")
     ap.add_argument("unseen", help="celebrity_names.txt: `name LABEL` lines")
+    ap.add_argument("external_dir", help="the external stage's names, dev/ and test/")
+    ap.add_argument("baseline_json", help="the baseline stage's output, with its predictions on the external names")
     ap.add_argument("run_json", help="the train stage's MLflow run")
     ap.add_argument("metrics_json")
     ap.add_argument("out_dir")
@@ -54,6 +57,14 @@ def main():
     results["unseen"] = evaluation.unseen(unseen_rows, Pu.argmax(axis=1) == unseen_y)
     honest = calibration.report(model.predict_proba(params, data.inputs(splits["val"], boundary)["X"]), Pv, yv,
                                 mmeta.get("calibration"), classes, rng, p["bootstrap"], p["level"])
+    results["external"] = {}
+    base = json.loads(Path(args.baseline_json).read_text())["external"]
+    for split in external.SPLITS:                 # the model and the n-gram baseline on the same external names
+        names, y = external.read(args.external_dir, split, classes)
+        if names and base[split]["names"] == names:
+            pred_ext = predict.probabilities(params, mmeta, names).argmax(axis=1)
+            results["external"][split] = external.score(pred_ext, base[split]["predicted"], y, classes, rng,
+                                                         p["bootstrap"], p["level"])
     cm = evaluation.confusion(yv, pred, len(classes))
     predictions = [{"name": str(n), "actual": classes[a], "predicted": classes[b]}
                    for n, a, b in zip(splits["val"]["names"], yv, pred, strict=True)]
@@ -75,7 +86,7 @@ def main():
         plots.save(plots.selective(honest), out / "selective.png")
         with mlflow.start_run(run_id=run_id):
             mlflow.log_metrics(evaluation.mlflow_metrics(results))
-            mlflow.log_metrics(honesty_metrics(honest))
+            mlflow.log_metrics({**calibration.mlflow_metrics(honest), **external.mlflow_metrics(results["external"])})
             for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv",
                          "scores.json", "calibration.json", "reliability.png", "selective.png"):
                 mlflow.log_artifact(str(out / name), "evaluation")
@@ -89,22 +100,16 @@ def main():
           f"-> {cal['ece']:.4f} ({cal['ece_ci_low']:.3f}-{cal['ece_ci_high']:.3f})"
           + (f"; sets at {sets['coverage_target']:g}: coverage {sets['coverage']:.3f}, mean size "
              f"{sets['mean_size']:.2f}" if sets else ""))
+    for split, e in results["external"].items():
+        print(f"evaluate: external {split} ({e['n']} names, {e['languages']} languages): balanced acc "
+              f"{e['balanced_acc']:.4f}, n-gram baseline {e['baseline_balanced_acc']:.4f}; "
+              f"{compare.verdict(e['vs_baseline'], 'the model', 'the baseline')}")
     if c and "reason" in c:
         print(f"evaluate: not compared with the champion (version {c['version']}): {c['reason']}")
     elif c:
         champ = f"the champion (version {c['version']})"
         print(f"evaluate: {compare.verdict(c, 'this model', champ)}")
 
-
-
-def honesty_metrics(honest):
-    """calibration.report's headline as MLflow metrics (val/ece, val/nll, val/set_coverage, …)."""
-    out = {f"val/{k}{'' if kind == 'calibrated' else '_uncalibrated'}": honest[kind][k]
-           for kind in ("calibrated", "uncalibrated") for k in ("nll", "ece", "brier")}
-    out["calibration/temperature"] = honest["temperature"]
-    if "sets" in honest:
-        out.update({"val/set_coverage": honest["sets"]["coverage"], "val/set_size": honest["sets"]["mean_size"]})
-    return out
 
 
 def against_champion(predictions, run_id, rng, p):

@@ -26,6 +26,7 @@ def main():
     ap.add_argument("reports_dir", help="folder of the stage outputs; report.md is written there")
     ap.add_argument("model_dir")
     ap.add_argument("published", help="reference/published.yaml: the study's numbers")
+    ap.add_argument("external_summary", help="data/external/summary.json: where the external names come from")
     args = ap.parse_args()
     r = Path(args.reports_dir)
     model_meta = read_json(Path(args.model_dir) / "model.json")
@@ -76,6 +77,8 @@ def main():
         "## Unseen names", report.unseen_section(read_csv(r / "evaluate" / "unseen.csv")),
         "## Calibrated probabilities and prediction sets",
         honesty.calibration_section(read_json(r / "evaluate" / "calibration.json")),
+        "## Names from outside the course's lists",
+        honesty.external_section(read_json(r / "evaluate" / "scores.json"), read_json(args.external_summary)),
         "## Learning-rate range test",
         f"Smith's test over {lr['steps_run']} steps with the learning rate growing geometrically suggests "
         f"`lr.min` = {lr['min']:.3g} (smoothed accuracy starts to rise) and `lr.max` = {lr['max']:.3g} (it peaks, "

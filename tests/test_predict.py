@@ -29,7 +29,10 @@ def cli(args, cwd, env, stdin=None):
 
 @pytest.mark.parametrize("raw,folded", [("Müller", "muller"), ("Dvořák", "dvorak"), ("Ødegaard", "odegaard"),
                                         ("  McGregor ", "mcgregor"), ("Straße", "strasse"), ("Łukasz", "lukasz"),
-                                        ("O’Brien", "o'brien"), ("Ñúñez", "nunez")])
+                                        ("O’Brien", "o'brien"), ("Ñúñez", "nunez"), ("Смирнов", "smirnov"),
+                                        ("Хрущёв", "khrushchev"), ("Παπαδόπουλος", "papadopoylos"),
+                                        ("Nguyễn", "nguyen"), ("Jiří", "jiri"), ("Wołodyjowski", "wolodyjowski"),
+                                        ("Weiß 😀", "weiss 😀")])
 def test_fold(raw, folded):
     assert predict.fold(raw) == folded
 

@@ -167,7 +167,7 @@ def layered(p, s):
         per_layer(p[key], layers, f"{s}.{key}")
 
 
-POSITIVE, FRACTION = real(0, lo_open=True), real(0, 1, hi_open=True)
+POSITIVE, FRACTION, OPEN = real(0, lo_open=True), real(0, 1, hi_open=True), real(0, 1, lo_open=True, hi_open=True)
 NETWORK = {"layers": resolved, "filters": resolved, "widths": resolved, "bias": boolean, "pool": boolean}
 
 SECTIONS = {
@@ -180,10 +180,10 @@ SECTIONS = {
               "lr": lr, "sampling": one_of(*SAMPLING), "logit_adjust": real(0), "shuffle": boolean,
               "eval_every": integer(1), "train_eval_size": integer(1), "dtype": one_of(*DTYPES),
               "impl": one_of("fast", "reference"), "ensemble": integer(1), "calibration": real(0, 0.5, hi_open=True)},
-    "predict": {"coverage": real(0, 1, lo_open=True, hi_open=True), "method": one_of("lac", "aps"),
+    "external": {"seed": integer(0), "per_language": integer(2), "min_names": integer(2), "dev_fraction": FRACTION},
+    "predict": {"coverage": OPEN, "method": one_of("lac", "aps"),
                 "prior": one_of("balanced", "training")},
-    "evaluate": {"seed": integer(0), "bootstrap": integer(1), "level": real(0, 1, lo_open=True, hi_open=True),
-                 "promote_p": real(0, 1, lo_open=True, hi_open=True)},
+    "evaluate": {"seed": integer(0), "bootstrap": integer(1), "level": OPEN, "promote_p": OPEN},
     "lr_range": {"seed": integer(0), "steps": integer(10), "lr_start": POSITIVE, "lr_end": POSITIVE,
                  "smoothing": FRACTION},
     "bench": {"study_network": text, "steps": integer(1), "reference_steps": integer(1), "repeats": integer(1)},

@@ -12,6 +12,7 @@ import unicodedata
 from pathlib import Path
 
 import numpy as np
+from anyascii import anyascii
 
 from .errors import NameCNNError
 
@@ -19,15 +20,15 @@ NAMES, LABELS, VAL_INDS = "ascii_names.txt", "category_labels.txt", "Validation_
 BOUNDARY = "^"
 MAX_LEN = 40          # characters in a name; the longest surname in the data has 19
 INTEGER = re.compile(r"-?[0-9]+")
-LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss", "ł": "l",
-                         "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "ı": "i",
-                         "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "’": "'", "‘": "'", "ʼ": "'"})
 
 
 def fold(name):
-    """Unicode name -> ASCII-folded, lower-cased, stripped: what encode stores and predict classifies."""
-    decomposed = unicodedata.normalize("NFKD", str(name).translate(LETTERS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip().lower()
+    """Unicode name -> ASCII, lower-cased, stripped: what encode stores and predict classifies. Letters, marks,
+    punctuation and spaces of any script go through anyascii's transliteration (Смирнов -> smirnov, Nguyễn ->
+    nguyen, Müller -> muller, Straße -> strasse, Ødegaard -> odegaard); symbols and emoji stay as they are, to be
+    dropped as outside the alphabet rather than spelled out as words (anyascii writes 😀 as ':grinning:')."""
+    return "".join(c if c.isascii() or unicodedata.category(c)[0] not in "LMPZ" else anyascii(c)
+                   for c in str(name)).strip().lower()
 
 
 def show(text, limit=60):

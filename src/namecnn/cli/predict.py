@@ -91,7 +91,8 @@ def run(args):
         for r, labels in zip(rows, predict.set_labels(P, meta, args.coverage), strict=True):
             if "error" not in r:
                 r["set"] = labels.split(" | ")
-        print(f"sets at coverage {coverage:g}: on average over names like the training names, a set holds the "
+        mix = ", every language equally common" if meta["calibration"].get("prior") == "balanced" else ""
+        print(f"sets at coverage {coverage:g}: on average over names like the training names{mix}, a set holds the "
               f"true language at least that often; not a promise for each name", file=sys.stderr)
     if args.json:
         print(json.dumps(rows))                   # \u escapes: valid JSON whatever the terminal's encoding

@@ -38,3 +38,26 @@ def calibration_section(h, level=0.95):
              + ", ".join(f"{float(c):.0%} answered: {a:.4f}" for c, a in sel.items())
              + ".\n\n![selective prediction](evaluate/selective.png)")
     return text
+
+
+def external_section(scores, summary):
+    """The model and the n-gram baseline on names from independent lists, per language and balanced."""
+    ext = scores.get("external") or {}
+    if not ext:
+        return "No external names (the external stage kept no language)."
+    langs = sorted({lang for e in ext.values() for lang in e["per_language"]})
+    rows = [[lang, summary["languages"][lang]["sources"][0].split(".")[0] + ("…" if len(
+        summary["languages"][lang]["sources"]) > 1 else "")]
+            + [f"{e['per_language'][lang]['acc']:.2f} / {e['per_language'][lang]['baseline_acc']:.2f}"
+               if lang in e["per_language"] else "—" for e in ext.values()] for lang in langs]
+    text = (f"Surnames from Faker {summary['faker']}'s per-locale lists, none of them a training or validation name, "
+            "folded as `namecnn predict` folds them, split per language into external **dev** (may be used to choose "
+            "a recipe) and external **test** (only reported). Accuracy of the model / of the n-gram baseline:\n\n"
+            + table(["language", "Faker locale", *[f"{split} ({e['n']} names)" for split, e in ext.items()]], rows))
+    for split, e in ext.items():
+        c = e["vs_baseline"]
+        text += (f"\n\n**External {split}**: balanced accuracy {e['balanced_acc']:.4f} against the baseline's "
+                 f"{e['baseline_balanced_acc']:.4f}; accuracy {100 * c['diff']:+.1f} points ({100 * c['low']:+.1f} to "
+                 f"{100 * c['high']:+.1f}), McNemar p = {c['p_mcnemar']:.3g} ({c['only_a']} names only the model "
+                 f"gets right, {c['only_b']} only the baseline).")
+    return text

@@ -131,3 +131,14 @@ def report(P_raw, P, y, fitted, classes, rng, n_boot, level):
         out["sets"] = {"coverage_target": fitted["coverage"], "method": fitted["method"], "threshold": qhat,
                        **conformal.evaluate(conformal.sets(P, qhat, fitted["method"]), y, classes, level)}
     return out
+
+
+def mlflow_metrics(honest):
+    """report's headline as MLflow metrics: val/ece, val/nll, val/brier (and *_uncalibrated), the temperature,
+    val/set_coverage and val/set_size."""
+    out = {f"val/{k}{'' if kind == 'calibrated' else '_uncalibrated'}": honest[kind][k]
+           for kind in ("calibrated", "uncalibrated") for k in ("nll", "ece", "brier")}
+    out["calibration/temperature"] = honest["temperature"]
+    if "sets" in honest:
+        out.update({"val/set_coverage": honest["sets"]["coverage"], "val/set_size": honest["sets"]["mean_size"]})
+    return out

@@ -51,6 +51,8 @@ def mlflow_metrics(results):
     train/final_acc, unseen/new_acc (lists and names left out)."""
     out = {}
     for split, r in results.items():
+        if split == "external":                       # external.mlflow_metrics names these
+            continue
         for k, v in (r or {}).items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
@@ -67,9 +69,11 @@ def mlflow_metrics(results):
 def headline(results, ms_per_step=None):
     """The few figures `dvc exp show` and `dvc metrics show` print (reports/metrics.json), 4 decimals, names
     short enough for a 120-column terminal: validation accuracy (= balanced accuracy: 12 names a class) and its
-    interval, the difference to the champion and McNemar's p, the training's milliseconds a step."""
+    interval, the difference to the champion and McNemar's p, the external test's balanced accuracy, the
+    training's milliseconds a step."""
     v, c = results["val"], results.get("champion") or {}
+    ext = (results.get("external") or {}).get("test") or {}
     out = {"acc": v["acc"], "acc_lo": v["acc_ci_low"], "acc_hi": v["acc_ci_high"], "vs_champ": c.get("diff"),
-           "p_champ": c.get("p_mcnemar"), "ms_step": ms_per_step}
+           "p_champ": c.get("p_mcnemar"), "ext": ext.get("balanced_acc"), "ms_step": ms_per_step}
     out = {k: round(float(x), 4) for k, x in out.items() if x is not None}
     return {**out, "champ_version": c["version"]} if c.get("version") else out

@@ -48,4 +48,4 @@ def log_model(model_dir, package_dir):
 
 def _requirements():
     return [f"{pkg}=={version(pkg)}" for pkg in ("mlflow", "numpy", "scipy", "pandas", "pyyaml", "tqdm",
-                                                 "threadpoolctl")]
+                                                 "threadpoolctl", "anyascii")]
