@@ -262,7 +262,8 @@ def test_parallel_study_equals_sequential(repo, repro, tmp_path):
         assert len(runs) >= n and all(r.info.status == "FINISHED" for r in runs)
     run = runs[0]                                      # a study run holds its confusion matrix and its model
     assert {a.path for a in client.list_artifacts(run.info.run_id, "val")} == {"val/confusion_matrix.json",
-                                                                                "val/confusion.png"}
+                                                                                "val/confusion.png",
+                                                                                "val/confusion.json"}
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list",
                                        filter_string=f"source_run_id = '{run.info.run_id}'")

@@ -177,3 +177,13 @@ def test_predict_sets_hold_the_top_language_and_grow_with_the_coverage(trained, 
     modelio.save(tmp_path / "plain", params, meta)
     none = cli(["predict", "cruz", "--sets", "--model", str(tmp_path / "plain")], path, env)
     assert none.returncode == 1 and "this model has no calibration names (train.calibration: 0)" in none.stderr
+
+
+@pytest.mark.slow
+def test_names_in_their_own_script_are_transliterated_not_refused(trained):
+    """The issue's reproduction: Cyrillic and Greek spellings were 'nothing left to classify'."""
+    path, env = trained
+    r = cli(["predict", "Смирнов", "Παπαδόπουλος", "Nguyễn", "--json"], path, env)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    same = cli(["predict", "smirnov", "papadopoylos", "nguyen", "--json"], path, env)
+    assert [x["top"] for x in json.loads(r.stdout)] == [x["top"] for x in json.loads(same.stdout)]

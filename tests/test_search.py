@@ -210,7 +210,8 @@ def test_diverging_and_impossible_trials_fail_or_prune_and_the_study_goes_on(pro
     assert "value" in complete.data.metrics and complete.data.params["layers"] == "4"
     for t in study.trials:                    # a complete trial holds its confusion matrix and model, no other
         run_id = runs[str(t.number)].info.run_id
-        assert logged(root, run_id) == ({"inner/confusion_matrix.json", "inner/confusion.png", "model"}
+        assert logged(root, run_id) == ({"inner/confusion_matrix.json", "inner/confusion.png", "inner/confusion.json",
+                                         "model"}
                                         if t.state.name == "COMPLETE" else set()), t.state
     answer = subprocess.run([sys.executable, "-m", "namecnn.cli", "predict", "--model-uri",
                              f"runs:/{complete.info.run_id}/model", "cruz"], cwd=root, capture_output=True, text=True)
@@ -330,8 +331,13 @@ def test_confirmation_retrains_each_candidate_with_every_seed(project):
         (n, str(seed)) for n in names for seed in (1, 2))
     assert {r.info.run_id for r in found} == {x["run_id"] for c in confirmed["candidates"] for x in c["runs"]}
     assert all(r.info.status == "FINISHED" and {"inner_balanced_acc", "val_acc"} <= set(r.data.metrics) for r in found)
-    both = {f"{on}/{f}" for on in ("inner", "val") for f in ("confusion_matrix.json", "confusion.png")}
+    both = {f"{on}/{f}" for on in ("inner", "val")
+            for f in ("confusion_matrix.json", "confusion.png", "confusion.json")}
     assert all(logged(root, r.info.run_id) == both | {"model"} for r in found)
+    a, b = (r.info.run_id for r in found[:2])                 # on the same validation names: comparable
+    compared = subprocess.run([sys.executable, "-m", "namecnn.cli", "compare", a, b], cwd=root, capture_output=True,
+                              text=True)
+    assert compared.returncode == 0 and "McNemar p" in compared.stdout, compared.stderr
     best = max(confirmed["candidates"], key=lambda c: c["inner_balanced_acc"]["mean"])
     assert confirmed["winner"]["name"] == best["name"] and confirmed["winner"]["val_mean"] == best["val_acc"]["mean"]
     assert s["winner"] == confirmed["winner"]

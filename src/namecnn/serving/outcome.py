@@ -21,11 +21,14 @@ TITLES = {"inner": "Held-out inner names", "val": "Validation names"}
 
 
 def log_confusion(params, meta, cfg, scored, scored_on):
-    """The confusion matrix of `params` on the split `scored` (JSON and a row-normalised PNG) -> the matrix."""
+    """The confusion matrix of `params` on the split `scored` (JSON and a row-normalised PNG) and each name's
+    prediction (confusion.json, as the evaluate stage logs it: what `namecnn compare` reads) -> the matrix."""
     y = scored["y"].astype(np.int64)
     pred = model.predict_proba(params, data.inputs(scored, cfg["boundary"])["X"]).argmax(axis=1)
     cm = metrics.confusion(y, pred, len(meta["classes"]))
     mlflow.log_dict({"classes": meta["classes"], "matrix": cm.tolist()}, f"{scored_on}/confusion_matrix.json")
+    mlflow.log_dict([{"name": str(n), "actual": meta["classes"][a], "predicted": meta["classes"][b]}
+                     for n, a, b in zip(scored["names"], y, pred, strict=True)], f"{scored_on}/confusion.json")
     title = f"{TITLES.get(scored_on, scored_on)}: confusion matrix (rows: actual, normalised)"
     mlflow.log_figure(plots.confusion(cm, meta["classes"], title), f"{scored_on}/confusion.png")
     plots.plt.close("all")

@@ -13,21 +13,29 @@ from ..errors import NameCNNError
 from . import registry, store
 
 PREDICTIONS = "evaluation/confusion.json"     # the evaluate stage's per-name validation predictions
+SCORED = "val/confusion.json"                  # a study or confirmation run's, on the same validation names
 RUN_JSON = "reports/train/run.json"           # the train stage's run, committed with each revision
 PLAIN = re.compile(r"[A-Za-z0-9_.~^/@:+-]+")  # what a run id, experiment, revision or URI is made of
 
 
 def predictions(run_id):
     """{name: (actual, predicted)} on the validation names, from the artifact the evaluate stage logged into
-    run `run_id`; a one-line NameCNNError when the run was never evaluated or the artifact is malformed."""
+    run `run_id` (or a study or confirmation run its val/ one); a one-line NameCNNError when the run was never
+    scored on them or the artifact is malformed."""
     import mlflow
 
+    rows = None
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=PREDICTIONS, dst_path=tmp)
-            rows = json.loads(Path(path).read_text())
-        except (OSError, ValueError, mlflow.exceptions.MlflowException):
-            raise NameCNNError(f"MLflow run {run_id}: no {PREDICTIONS} (was it evaluated?)") from None
+        for artifact in (PREDICTIONS, SCORED):
+            try:
+                path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+                rows = json.loads(Path(path).read_text())
+                break
+            except (OSError, ValueError, mlflow.exceptions.MlflowException):
+                continue
+    if rows is None:
+        raise NameCNNError(f"MLflow run {run_id}: no {PREDICTIONS} or {SCORED} (was it scored on the validation "
+                           f"names?)")
     keys = ("name", "actual", "predicted")
     if not isinstance(rows, list) or not rows or not all(
             isinstance(r, dict) and all(isinstance(r.get(k), str) for k in keys) for r in rows):
