@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from helpers import FAULT_TRAIN as TRAIN
-from helpers import ROOT, run_train, runs, set_train, train_cmd
+from helpers import PREDICT, ROOT, run_train, runs, set_train, train_cmd
 
 
 @pytest.mark.slow
@@ -361,6 +361,7 @@ def test_bad_params_stop_the_stage_before_any_run(work, over, start):
     """Checked before MLflow is touched: no run, no model, no registered version."""
     path, env = work
     lines = ["train:"] + [f"  {k}: {over.get(k, json.dumps(v))}" for k, v in TRAIN.items()]
+    lines += ["predict:"] + [f"  {k}: {v}" for k, v in PREDICT.items()]
     (path / "params.yaml").write_text("\n".join(lines) + "\n")
     r = subprocess.run(train_cmd(), cwd=path, env=env, capture_output=True, text=True, timeout=120)
     err = one_line_error(r, start)

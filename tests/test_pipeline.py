@@ -34,7 +34,7 @@ def test_repro_builds_every_output(repo, repro):
                  "reports/search/best_params.json", "reports/search/trials.csv", "reports/report.md"):
         assert (dst / path).is_file(), path
     headline = json.loads((dst / "reports/metrics.json").read_text())
-    assert set(headline) == {"acc", "acc_lo", "acc_hi", "ms_step"}          # no champion to compare: the first
+    assert set(headline) == {"acc", "acc_lo", "acc_hi", "ext", "ms_step"}   # no champion to compare: the first
     metrics = json.loads((dst / "reports/evaluate/scores.json").read_text())
     assert headline["acc"] == round(metrics["val"]["acc"], 4) and metrics["champion"] is None
     assert 0 < metrics["val"]["acc"] <= 1 and metrics["unseen"]["n"] == 15
@@ -90,9 +90,9 @@ def test_mlflow_run_has_metrics_confusion_and_a_loadable_model(repo, repro):
     assert {"evaluation/confusion.png", "evaluation/confusion.json"} <= artifacts
     mlflow.set_tracking_uri(f"sqlite:///{dst / 'mlflow.db'}")
     out = mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(["cruz", "mcgregor"])
-    assert list(out["name"]) == ["cruz", "mcgregor"] and len(out.columns) == 4 + 18
+    assert list(out["name"]) == ["cruz", "mcgregor"] and len(out.columns) == 5 + 18   # and set
     assert list(out["error"]) == ["", ""]
-    assert abs(out.iloc[0, 4:].sum() - 1) < 1e-5
+    assert abs(out.iloc[0, 5:].sum() - 1) < 1e-5
 
 
 @pytest.mark.slow

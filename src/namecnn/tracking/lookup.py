@@ -24,22 +24,26 @@ def predictions(run_id):
     scored on them or the artifact is malformed."""
     import mlflow
 
-    rows = None
+    text = artifact = None
     with tempfile.TemporaryDirectory() as tmp:
         for artifact in (PREDICTIONS, SCORED):
             try:
                 path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
-                rows = json.loads(Path(path).read_text())
+                text = Path(path).read_text()
                 break
-            except (OSError, ValueError, mlflow.exceptions.MlflowException):
+            except (OSError, mlflow.exceptions.MlflowException):
                 continue
-    if rows is None:
+    if text is None:
         raise NameCNNError(f"MLflow run {run_id}: no {PREDICTIONS} or {SCORED} (was it scored on the validation "
                            f"names?)")
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        rows = None
     keys = ("name", "actual", "predicted")
     if not isinstance(rows, list) or not rows or not all(
             isinstance(r, dict) and all(isinstance(r.get(k), str) for k in keys) for r in rows):
-        raise NameCNNError(f"MLflow run {run_id}: {PREDICTIONS} is not a list of name/actual/predicted records")
+        raise NameCNNError(f"MLflow run {run_id}: {artifact} is not a list of name/actual/predicted records")
     return {r["name"]: (r["actual"], r["predicted"]) for r in rows}
 
 
