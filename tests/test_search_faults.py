@@ -20,7 +20,7 @@ from namecnn.search import run as search
 from test_faults import running_runs
 from test_search import SPACE, TRAIN, params
 
-SLOW_TRAIN = tiny_train(filters=[32, 32], steps=4000, eval_every=1000, train_eval_size=200, dtype="float32",
+SLOW_TRAIN = tiny_train(filters=[32, 32], steps=1500, eval_every=500, train_eval_size=200, dtype="float32",
                         lr={"kind": "cyclic", "min": 0.002, "max": 0.05, "step_size": 30})
 
 

@@ -20,7 +20,9 @@ def calibration_section(h, level=0.95):
             f"validation name reaches it. On the 216 validation names, before and after (ECE: top-label, 10 "
             f"equal-width bins, with a {level:.0%} bootstrap interval):\n\n"
             + table(["probabilities", "NLL", "ECE (interval)", "Brier", "mean top probability", "accuracy"], rows)
-            + "\n\n![reliability diagram](evaluate/reliability.png)")
+            + f"\n\nThe ECE is noisy on this few names: a perfectly calibrated model (labels drawn from its own "
+            f"probabilities) would show a median ECE of {h['calibrated']['ece_floor']:.3f} here; the NLL is the "
+            "proper score the temperature minimises.\n\n![reliability diagram](evaluate/reliability.png)")
     s = h.get("sets")
     if s:
         per = sorted(((c, v) for c, v in s["per_class"].items() if v["n"]), key=lambda cv: -cv[1]["mean_size"])
