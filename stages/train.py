@@ -14,7 +14,7 @@ from namecnn.errors import guard
 from namecnn.nn import model, modelio
 from namecnn.reporting import plots
 from namecnn.scoring import calibration
-from namecnn.serving import pyfunc
+from namecnn.serving import predict, pyfunc
 from namecnn.tracking import registry, runs, store, variant
 from namecnn.training import members, recipe, workers
 
@@ -77,7 +77,8 @@ def main():
                                                        **answers)
             mlflow.log_metric("calibration/temperature", described["calibration"]["temperature"])
         Xv, yv = data.inputs(splits["val"], cfg["boundary"])["X"], splits["val"]["y"]
-        val_acc = float(np.mean(model.predict_proba(params, Xv).argmax(axis=1) == yv))   # the ensemble's, if one
+        T = predict.temperature(described)                                        # as predict and evaluate score
+        val_acc = float(np.mean(model.predict_proba(params, Xv, temperature=T).argmax(axis=1) == yv))
         mlflow.log_metric("val/model_acc", val_acc)
         modelio.save(args.model_dir, params, {**described, "val_acc": val_acc})  # no run id: same seed, same file
         history = histories[0]

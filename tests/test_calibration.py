@@ -121,7 +121,8 @@ def test_weighted_conformal_reaches_balanced_coverage_where_the_plain_one_does_n
     P_cal, y_cal = names([3000, 150, 150])
     P, y = names([5000, 5000, 5000])
     s = conformal.scores(P_cal, y_cal, "lac")
-    assert conformal.threshold(s, 0.9, np.ones(len(s))) == conformal.threshold(s, 0.9)
+    split = np.sort(s)[int(np.ceil((len(s) + 1) * 0.9)) - 1]                # split conformal, by its formula
+    assert conformal.threshold(s, 0.9) == split == conformal.threshold(s, 0.9, np.full(len(s), 7.0))
     plain = conformal.sets(P, conformal.threshold(s, 0.9), "lac")[np.arange(len(y)), y].mean()
     q = conformal.threshold(s, 0.9, conformal.class_weights(y_cal, 3))
     balanced = conformal.sets(P, q, "lac")[np.arange(len(y)), y].mean()
@@ -148,7 +149,8 @@ def test_the_train_stage_saves_an_ensemble_of_two_as_one_model(tmp_path, encoded
     assert meta["members"] == 2 and isinstance(params, list) and "calibration" in meta
     splits, _ = data.load(tmp_path / "data" / "encoded")
     X, y = data.inputs(splits["val"], meta["train"]["boundary"])["X"], splits["val"]["y"]
-    mean = (model.predict_proba(params[0], X) + model.predict_proba(params[1], X)) / 2
+    T = meta["calibration"]["temperature"]
+    mean = (model.predict_proba(params[0], X, temperature=T) + model.predict_proba(params[1], X, temperature=T)) / 2
     assert meta["val_acc"] == pytest.approx(np.mean(mean.argmax(axis=1) == y))
     assert not np.array_equal(params[0]["W"], params[1]["W"])                        # two seeds
     run = runs(tmp_path)[0]

@@ -23,21 +23,18 @@ def scores(P, y, method):
 
 
 def threshold(cal_scores, coverage, weights=None):
-    """The conformal quantile of the calibration scores: without weights, the ceil((n + 1) * coverage)-th
-    smallest. With weights (names weighted to the population the sets are for, e.g. every language equally
-    common: Tibshirani et al. 2019, under label shift), the smallest score whose weighted share reaches
-    `coverage` once a test name of the largest weight is counted at infinity. inf (every class) when there are
-    too few calibration names for that coverage."""
+    """The conformal quantile of the calibration scores: the smallest score whose weighted share reaches
+    `coverage` once a test name of the largest weight is counted at infinity. With equal weights this is the
+    ceil((n + 1) * coverage)-th smallest score (split conformal); with names weighted to the population the sets
+    are for (e.g. every language equally common: Tibshirani et al. 2019, under label shift), its weighted
+    version. inf (every class) when there are too few calibration names for that coverage."""
     cal_scores = np.asarray(cal_scores, dtype=np.float64)
-    n = len(cal_scores)
-    if weights is None:
-        k = math.ceil((n + 1) * coverage - 1e-9)
-        return float(np.sort(cal_scores)[k - 1]) if k <= n else math.inf
-    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    w = np.ones(len(cal_scores)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
     order = np.argsort(cal_scores, kind="stable")
     share = np.cumsum(w[order]) / (1 + w.max())
-    k = int(np.searchsorted(share, coverage - 1e-12))
-    return float(cal_scores[order][k]) if k < n else math.inf
+    k = int(np.searchsorted(share, coverage - 1e-9))
+    return float(cal_scores[order][k]) if k < len(cal_scores) else math.inf
 
 
 def class_weights(y, n_classes):

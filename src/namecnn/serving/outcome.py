@@ -44,7 +44,7 @@ def log_model(params, arch, meta, cfg):
 
 def log_outcome(params, arch, meta, cfg, scored, scored_on, with_model=True):
     """log_confusion, then log_model unless with_model is False -> the seconds logging took (also logged, as
-    the metric logging_seconds, so the cost of a store that holds every model is measured)."""
+    the metric logging_seconds_<scored_on>, so the cost of a store that holds every model is measured)."""
     start = time.perf_counter()
     log_confusion(params, meta, cfg, scored, scored_on)
     if with_model:

@@ -40,17 +40,14 @@ def training_run(place, run_name, cfg, tags=None, stopped_by=()):
 
 
 def fit(cfg, arch, fit_on, score_on, stop=None, on_eval=None):
-    """train.fit from a generator seeded with cfg's seed -> (params, history); history[-1] scores the returned
-    network on `score_on` (loss, accuracy, balanced accuracy as val_*). A config with ensemble k > 1 trains its
-    k members one after the other (seeds as members.member_seed gives them; on_eval follows the first) and
-    returns their list, history[-1] then scoring their averaged probabilities."""
-    k = cfg.get("ensemble", 1)
-    nets = [train.fit({**cfg, "seed": members.member_seed(cfg["seed"], i)}, arch, fit_on, score_on,
-                      np.random.default_rng(members.member_seed(cfg["seed"], i)), on_eval=on_eval if i == 0 else None,
-                      progress=False, stop=stop) for i in range(k)]
-    if k == 1:
-        return nets[0]
-    params, history = [p for p, _ in nets], nets[0][1]
+    """The network (or, with ensemble k > 1, its k members, here one after the other: members.fit_members)
+    trained from generators of their seeds -> (params, history); history[-1] scores the returned model on
+    `score_on` (loss, accuracy, balanced accuracy as val_*: an ensemble's averaged probabilities)."""
+    params, histories = members.fit_members(cfg, arch, fit_on, score_on, jobs=1, on_eval=on_eval, stop=stop,
+                                            progress=False)
+    if cfg["ensemble"] == 1:
+        return params, histories[0]
     X, y = data.inputs(score_on, cfg["boundary"])["X"], score_on["y"].astype(np.int64)
     loss, acc, balanced = train.score(params, X, y)
-    return params, history[:-1] + [{**history[-1], "val_loss": loss, "val_acc": acc, "val_balanced_acc": balanced}]
+    return params, histories[0][:-1] + [{**histories[0][-1], "val_loss": loss, "val_acc": acc,
+                                         "val_balanced_acc": balanced}]

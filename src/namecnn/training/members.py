@@ -27,14 +27,17 @@ def fit_one(m):
     return train.fit(m.cfg, m.arch, m.fit_on, m.score_on, np.random.default_rng(m.cfg["seed"]), progress=False)
 
 
-def fit_members(cfg, arch, fit_on, score_on, jobs=0, on_eval=None, stop=None):
-    """cfg["ensemble"] members -> (params, histories): one network's params dict when there is one member (trained
-    here, reporting to on_eval and stopped by `stop` as train.fit is), else a list of the members' params."""
+def fit_members(cfg, arch, fit_on, score_on, jobs=0, on_eval=None, stop=None, progress=None):
+    """cfg["ensemble"] members -> (params, histories): one network's params dict when there is one member, else a
+    list of the members' params. With one member or jobs=1 they train here one after the other (on_eval follows
+    the first; `stop` stops each, as train.fit does); else in `jobs` processes (0: one per core)."""
     k = cfg["ensemble"]
-    if k == 1:
-        params, history = train.fit(cfg, arch, fit_on, score_on, np.random.default_rng(cfg["seed"]), on_eval=on_eval,
-                                    stop=stop)
-        return params, [history]
     tasks = [Member({**cfg, "seed": member_seed(cfg["seed"], i)}, arch, fit_on, score_on) for i in range(k)]
-    results = workers.run_all(fit_one, tasks, workers.resolve_jobs(jobs))
-    return [p for p, _ in results], [h for _, h in results]
+    if k == 1 or jobs == 1:
+        results = [train.fit(m.cfg, m.arch, m.fit_on, m.score_on, np.random.default_rng(m.cfg["seed"]),
+                             on_eval=on_eval if i == 0 else None, progress=progress, stop=stop)
+                   for i, m in enumerate(tasks)]
+    else:
+        results = workers.run_all(fit_one, tasks, workers.resolve_jobs(jobs))
+    params = [p for p, _ in results]
+    return params[0] if k == 1 else params, [h for _, h in results]
