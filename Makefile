@@ -4,7 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup repro test check bench exps reset ui serve clean-venv
+.PHONY: setup repro test check bench exps reset ui serve server clean-venv
+
+# team mode (README: Team): one MLflow server for everyone, runs in PostgreSQL, artifacts behind the server
+BACKEND   ?= postgresql://mlflow@127.0.0.1:5432/mlflow
+ARTIFACTS ?= $(abspath mlartifacts)
+HOST      ?= 127.0.0.1
+PORT      ?= 5000
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 data/raw: data/raw.dvc $(STAMP)
-	$(BIN)/dvc pull --quiet data/raw.dvc || { echo "dvc pull failed: is the DVC store at ../shared/dvc-store beside this checkout?" >&2; exit 1; }
+	$(BIN)/dvc pull --quiet data/raw.dvc 2>/dev/null || { echo "no data: dvc pull cannot reach the DVC store ../shared/dvc-store; bring your own names with '$(BIN)/namecnn data import FOLDER' (one <Language>.txt a language), or pull from your own remote after 'dvc remote add -d --local mystore URL' (README: Your own names)" >&2; exit 1; }
 	touch data/raw
 
 setup: $(STAMP) data/raw
@@ -44,6 +50,9 @@ reset: setup         # back to the committed state: params.yaml, dvc.lock, repor
 ui: setup            # the MLflow UI over the project's store, on http://127.0.0.1:5000
 	@echo "open http://127.0.0.1:5000/#/experiments/$$($(BIN)/python -c 'from namecnn.tracking import store; print(store.experiment(store.TRAIN_EXPERIMENT))')/runs?workflowType=machine_learning&orderByKey=metrics.%60val%2Ffinal_acc%60&orderByAsc=false"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+server: $(STAMP)     # team mode: mlflow server, PostgreSQL backend store, artifacts proxied to ARTIFACTS (a folder or s3://…)
+	$(BIN)/mlflow server --backend-store-uri '$(BACKEND)' --artifacts-destination '$(ARTIFACTS)' --host $(HOST) --port $(PORT) --workers 2
 
 serve: setup         # the champion over HTTP on http://127.0.0.1:5001/invocations ({"inputs": ["cruz"]})
 	MLFLOW_TRACKING_URI=sqlite:///mlflow.db $(BIN)/mlflow models serve -m models:/namecnn@champion --env-manager local -h 127.0.0.1 -p 5001

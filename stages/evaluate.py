@@ -6,10 +6,10 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
-from namecnn import config, data, fsio
+from namecnn import config, data, fsio, rawdata
 from namecnn.errors import NameCNNError, guard
 from namecnn.nn import model, modelio
-from namecnn.reporting import plots
+from namecnn.reporting import card, plots
 from namecnn.scoring import calibration, compare, external
 from namecnn.scoring import metrics as evaluation
 from namecnn.serving import predict
@@ -26,6 +26,8 @@ def main():
     ap.add_argument("run_json", help="the train stage's MLflow run")
     ap.add_argument("metrics_json")
     ap.add_argument("out_dir")
+    ap.add_argument("raw_dir", help="data/raw: which edition of the names, for the model card")
+    ap.add_argument("card", help="the model card to write (also logged with the registered version)")
     args = ap.parse_args()
     p = config.section("evaluate")
     splits, meta = data.load(args.encoded_dir)
@@ -84,12 +86,19 @@ def main():
                                                  for r in rows])
         plots.save(plots.reliability(honest), out / "reliability.png")
         plots.save(plots.selective(honest), out / "selective.png")
+        facts = {"version": run["version"], "run_id": run_id, "data_md5": store.data_hash(store.repo_root()),
+                 "commit": mlflow.MlflowClient().get_run(run_id).data.tags.get("mlflow.source.git.commit", "unknown"),
+                 "edition": rawdata.edition(args.raw_dir), "model": mmeta, "classes": classes,
+                 "counts": meta["counts"], "scores": results, "per_class": evaluation.per_class(yv, pred, classes),
+                 "calibration": honest, "confusion": cm, "predictions": predictions}
+        fsio.write_text(args.card, card.render(facts))
         with mlflow.start_run(run_id=run_id):
             mlflow.log_metrics(evaluation.mlflow_metrics(results))
             mlflow.log_metrics({**calibration.mlflow_metrics(honest), **external.mlflow_metrics(results["external"])})
             for name in ("confusion.png", "confusion.json", "confusion_matrix.json", "per_class.csv", "unseen.csv",
                          "scores.json", "calibration.json", "reliability.png", "selective.png"):
                 mlflow.log_artifact(str(out / name), "evaluation")
+        registry.attach_card(run_id, args.card, card.head(facts))
     v, u, c = results["val"], results["unseen"], results["champion"]
     print(f"evaluate: val acc {v['acc']:.4f} (95% CI {v['acc_ci_low']:.3f}-{v['acc_ci_high']:.3f}), balanced "
           f"{v['balanced_acc']:.4f}, top-3 {v['top3_acc']:.4f}, macro-F1 {v['macro_f1']:.4f}; train acc "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from namecnn import fsio
+from namecnn import fsio, rawdata
 from namecnn.errors import guard
 from namecnn.reporting import honesty, report
 from namecnn.reporting import study_tables as studytables
@@ -27,6 +27,7 @@ def main():
     ap.add_argument("model_dir")
     ap.add_argument("published", help="reference/published.yaml: the study's numbers")
     ap.add_argument("external_summary", help="data/external/summary.json: where the external names come from")
+    ap.add_argument("raw_dir", help="data/raw: which edition of the names (the study's tables compare only the DD2424)")
     args = ap.parse_args()
     r = Path(args.reports_dir)
     model_meta = read_json(Path(args.model_dir) / "model.json")
@@ -41,7 +42,9 @@ def main():
     baseline = read_json(r / "baseline.json")
     gc, bench = read_json(r / "gradcheck_table.json"), read_json(r / "bench.json")
     seeds = runs["default_model"]["seeds"]
-    study = [
+    data = rawdata.edition(args.raw_dir)
+    n_val = sum(int(row["support"]) for row in read_csv(r / "evaluate" / "per_class.csv"))
+    study = ["## The study", report.other_data_line(data)] if not data["dd2424"] else [
         "## The study, reproduced", studytables.header(runs, seeds),
         "### Table 1: gradient check (study configuration: 2 layers, no bias)", studytables.gradcheck_table(pub, gc),
         "### Table 2: slow vs efficient computation", studytables.speed_table(pub, bench),
@@ -59,7 +62,8 @@ def main():
     ]
     parts = [
         "# namecnn report",
-        "Built by `dvc repro` from the stage outputs under `reports/`; rerun it to regenerate.",
+        "Built by `dvc repro` from the stage outputs under `reports/`; rerun it to regenerate. What the model is for, "
+        "and not for, with its figures per language: the [model card](model_card.md).",
         "## Gradient check", report.gradcheck_section(gc),
         "## Speed", report.speed_section(bench),
         "## Training",
@@ -71,13 +75,13 @@ def main():
         f"evaluation (step {history[-1]['step']}{', member 0' if model_meta.get('members', 1) > 1 else ''}): "
         f"validation accuracy {float(history[-1]['val_acc']):.4f}.",
         "![training curves](train/curves.png)",
-        "## Final metrics", report.metrics_section(read_json(r / "evaluate" / "scores.json")),
+        "## Final metrics", report.metrics_section(read_json(r / "evaluate" / "scores.json"), n_val),
         "## Confusion matrix (validation)", "![confusion matrix](evaluate/confusion.png)",
         "## Per-class accuracy (validation)", report.per_class_section(read_csv(r / "evaluate" / "per_class.csv")),
         "## Unseen names", report.unseen_section(read_csv(r / "evaluate" / "unseen.csv")),
         "## Calibrated probabilities and prediction sets",
-        honesty.calibration_section(read_json(r / "evaluate" / "calibration.json")),
-        "## Names from outside the course's lists",
+        honesty.calibration_section(read_json(r / "evaluate" / "calibration.json"), n_val),
+        "## Names from outside the training lists",
         honesty.external_section(read_json(r / "evaluate" / "scores.json"), read_json(args.external_summary)),
         "## Learning-rate range test",
         f"Smith's test over {lr['steps_run']} steps with the learning rate growing geometrically suggests "

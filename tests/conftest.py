@@ -1,14 +1,17 @@
+import glob
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from helpers import RAW, ROOT, TINY, merge, sh
+from helpers import RAW, ROOT, TINY, free_port, merge, sh
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +86,45 @@ def work(tmp_path, encoded):
     shutil.copytree(encoded, tmp_path / "data" / "encoded")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DVC_"))}
     return tmp_path, env
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A throw-away PostgreSQL server on 127.0.0.1 (a free port), in a temporary directory -> db(name), which
+    creates database `name` once and returns its URL."""
+    bins = [os.path.dirname(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
+    initdb = shutil.which("initdb") or (os.path.join(bins[-1], "initdb") if bins else None)
+    if initdb is None:
+        pytest.skip("no PostgreSQL server here (.ci/run installs Debian's postgresql)")
+    bindir = os.path.dirname(os.path.realpath(initdb))
+    base = Path(tempfile.mkdtemp(prefix="namecnn-pg-"))     # outside pytest's root-only folder
+    as_user = []
+    if os.geteuid() == 0:                                  # postgres refuses to run as root
+        shutil.chown(base, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True, timeout=120)
+    subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
+                              "-t", "60", "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"],
+                   check=True, capture_output=True, timeout=90)
+    made = set()
+
+    def db(name):
+        if name not in made:
+            subprocess.run([os.path.join(bindir, "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                            name], check=True, capture_output=True, timeout=60)
+            made.add(name)
+        return f"postgresql://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        for _ in range(50):
+            if subprocess.run([os.path.join(bindir, "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        yield db
+    finally:
+        subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
+                                  "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)

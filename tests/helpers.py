@@ -1,9 +1,19 @@
 """What the tests share besides fixtures (conftest.py holds those): paths, tiny configurations, a shell helper,
 and the train stage run as a subprocess."""
+import contextlib
+import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +89,72 @@ def runs(path):
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{path / 'mlflow.db'}")
     return client.search_runs([client.get_experiment_by_name("namecnn").experiment_id])
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method, url, body=None, timeout=10):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+@contextlib.contextmanager
+def server(cmd, cwd, env, ready_url, wait=120):
+    """Start cmd in its own process group, wait until ready_url answers, and always stop the whole group."""
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.time() + wait
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise AssertionError(f"{cmd[:3]} exited with {proc.returncode}: {log.read()[-2000:]}")
+                try:
+                    http("GET", ready_url, timeout=2)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise AssertionError(f"{ready_url} not ready after {wait} s") from None
+                    time.sleep(0.5)
+            yield proc
+        finally:
+            stop_group(proc)
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def stop_group(proc, grace=20):
+    """SIGTERM the process group, SIGKILL what is left after `grace` seconds; fail if anything survives."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)
+            if proc.poll() is not None and not group_alive(proc.pid):
+                return
+    pytest.fail("a server process outlived its test")
+
+
+def mlflow_cli():
+    return str(Path(sys.executable).parent / "mlflow")

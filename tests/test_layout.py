@@ -6,7 +6,7 @@ import imports
 
 LAYERS = [   # lowest first: a module may import its own layer and those before it, never one after
     {"namecnn", "namecnn.errors", "namecnn.fsio", "namecnn.config"},
-    {"namecnn.data"},
+    {"namecnn.data", "namecnn.rawdata"},
     {"namecnn.nn"}, {"namecnn.training"}, {"namecnn.scoring"}, {"namecnn.reporting"}, {"namecnn.tracking"},
     {"namecnn.serving"}, {"namecnn.study"}, {"namecnn.search"}, {"namecnn.cli"},
 ]

@@ -1,14 +1,7 @@
 """The Optuna search: conditional space, impossible and diverging trials, resume, workers sharing a study."""
-import glob
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import optuna
@@ -368,44 +361,9 @@ def test_two_workers_share_a_journal_study(project, monkeypatch):
     assert tagged and all(r.data.tags.get("dvc.exp_name") == "wide-search" for r in tagged)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def postgres():
-    """A throw-away PostgreSQL server on 127.0.0.1 (a free port), in a temporary directory."""
-    bins = [os.path.dirname(p) for p in glob.glob("/usr/lib/postgresql/*/bin/initdb")]
-    initdb = shutil.which("initdb") or (os.path.join(bins[-1], "initdb") if bins else None)
-    if initdb is None:
-        pytest.skip("no PostgreSQL server here (.ci/run installs Debian's postgresql)")
-    bindir = os.path.dirname(os.path.realpath(initdb))
-    base = Path(tempfile.mkdtemp(prefix="namecnn-pg-"))     # outside pytest's root-only folder
-    as_user = []
-    if os.geteuid() == 0:                                  # postgres refuses to run as root
-        shutil.chown(base, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
-    subprocess.run(as_user + [initdb, "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
-                   capture_output=True, timeout=120)
-    subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                              "-t", "60", "-o", f"-p {port} -h 127.0.0.1 -k {base}", "start"],
-                   check=True, capture_output=True, timeout=90)
-    try:
-        for _ in range(50):
-            if subprocess.run([os.path.join(bindir, "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
-                              capture_output=True).returncode == 0:
-                break
-            time.sleep(0.2)
-        subprocess.run([os.path.join(bindir, "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                        "optuna"], check=True, capture_output=True, timeout=60)
-        yield f"postgresql://postgres@127.0.0.1:{port}/optuna"
-    finally:
-        subprocess.run(as_user + [os.path.join(bindir, "pg_ctl"), "-D", str(data), "-m", "immediate", "-w",
-                                  "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(base, ignore_errors=True)
+def postgres(pg):
+    return pg("optuna")
 
 
 @pytest.mark.slow

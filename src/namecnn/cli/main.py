@@ -5,10 +5,11 @@ import os
 
 from ..errors import guard
 from ..training.memory import keep_freed_memory
-from . import bench, compare, exps, predict, promote, search
+from . import bench, compare, data, exps, predict, promote, search
 
 COMMANDS = {"bench": bench, "search": search, "predict": predict, "compare": compare, "promote": promote,
-            "exps": exps}
+            "exps": exps,
+            "data": data}
 
 
 def parser():

@@ -1,5 +1,6 @@
 """The report's section on honest answers: probabilities before and after calibration, prediction sets and
 selective prediction on the validation names (reports/evaluate/calibration.json, written by the evaluate stage)."""
+from ..scoring.external import SOURCES
 from .report import table
 
 
@@ -7,7 +8,7 @@ def interval(s, key):
     return f"{s[key]:.4f} ({s[f'{key}_ci_low']:.3f}–{s[f'{key}_ci_high']:.3f})"
 
 
-def calibration_section(h, level=0.95):
+def calibration_section(h, n_val, level=0.95):
     """Before/after table, the reliability diagram, the sets' coverage and sizes, and the selective curve."""
     if not h["calibration_names"]:
         return ("This model held out no calibration names (`train.calibration: 0`): its probabilities are the "
@@ -17,7 +18,7 @@ def calibration_section(h, level=0.95):
             for kind in ("uncalibrated", "calibrated")]
     text = (f"The temperature T = {h['temperature']:.3f} was fitted (lowest negative log-likelihood) on the "
             f"{h['calibration_names']} training names held out of the final training (`train.calibration`); no "
-            f"validation name reaches it. On the 216 validation names, before and after (ECE: top-label, 10 "
+            f"validation name reaches it. On the {n_val} validation names, before and after (ECE: top-label, 10 "
             f"equal-width bins, with a {level:.0%} bootstrap interval):\n\n"
             + table(["probabilities", "NLL", "ECE (interval)", "Brier", "mean top probability", "accuracy"], rows)
             + f"\n\nThe ECE is noisy on this few names: a perfectly calibrated model (labels drawn from its own "
@@ -46,7 +47,8 @@ def external_section(scores, summary):
     """The model and the n-gram baseline on names from independent lists, per language and balanced."""
     ext = scores.get("external") or {}
     if not ext:
-        return "No external names (the external stage kept no language)."
+        return ("No external names: the external stage kept no language (its lists are for "
+                f"{', '.join(SOURCES)}; {len(summary['languages'])} of them are classes here).")
     langs = sorted({lang for e in ext.values() for lang in e["per_language"]})
     rows = [[lang, summary["languages"][lang]["sources"][0].split(".")[0] + ("…" if len(
         summary["languages"][lang]["sources"]) > 1 else "")]

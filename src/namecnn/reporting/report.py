@@ -48,7 +48,17 @@ def speed_section(bench):
             + f"\n\nFast vs reference on the study's network: {study['speedup']:.0f}× faster.")
 
 
-def metrics_section(m):
+def other_data_line(data):
+    """Why the study's tables are left out: the names are not the DD2424 edition (told by the digest)."""
+    rec = data["record"] or {}
+    where = (f"imported by `namecnn data import` from `{rec['source']}` ({len(rec['names'])} languages)"
+             if rec else "not imported by `namecnn data import`")
+    return (f"The names in `data/raw` are not the DD2424 edition (sha256 of its three encoded files "
+            f"`{data['digest'][:16]}…`; {where}). The study's tables were measured on other names, so no comparison "
+            "with them is made here; the study stage's own figures on these names are in `reports/study/`.")
+
+
+def metrics_section(m, n_val):
     rows = []
     for split in ("train", "val"):
         r = m[split]
@@ -57,7 +67,8 @@ def metrics_section(m):
     v = m["val"]
     return (table(["split", "accuracy", "loss", "balanced accuracy", "top-3 accuracy", "macro-F1"], rows)
             + f"\n\nValidation accuracy {v['acc']:.4f}, bootstrap 95 % interval {v['acc_ci_low']:.3f}–"
-              f"{v['acc_ci_high']:.3f} (216 names: a standard error of about 3 points). {champion_line(m)} "
+              f"{v['acc_ci_high']:.3f} ({n_val} names: a standard error of about {100 * (0.25 / n_val) ** 0.5:.0f} "
+              f"points). {champion_line(m)} "
               f"{unseen_line(m['unseen'])}")
 
 

@@ -42,6 +42,16 @@ def open_storage(url):
     return JournalStorage(JournalFileBackend(url))
 
 
+def names(url):
+    """The names of the studies a storage holds ([] for a journal file not yet written)."""
+    if "://" not in url and not Path(url).is_file():
+        return []
+    try:
+        return optuna.get_all_study_names(storage=open_storage(url))
+    except Exception as e:                         # an unreachable or misconfigured storage
+        raise NameCNNError(f"search.storage {url}: {str(e).splitlines()[0]}") from None
+
+
 class PerTrialSeed(optuna.samplers.BaseSampler):
     """A sampler whose draws for trial n come from a seed of its own, (search.seed, n): the workers and concurrent
     searches that share an Optuna study never draw the same sequence (trial numbers are unique in a study), and a

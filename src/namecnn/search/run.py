@@ -42,17 +42,25 @@ def warm_start(study, p, base, meta):
         study.enqueue_trial(space.as_params(cfg, p["space"], where), user_attrs={"enqueued": where})
 
 
-def search(p, train, encoded_dir, out_dir, workers=1):
+def search(p, train, encoded_dir, out_dir, workers=1, until=None):
     """The whole search as the stage and `namecnn search` run it: trials, then the confirmation; returns the
-    summary. `train`: the train section, the default network (trial 0 and a confirmed candidate)."""
+    summary. `train`: the train section, the default network (trial 0 and a confirmed candidate). A team sharing
+    one study stops early: `until="study"` creates it and enqueues the default, once, before any worker starts;
+    `until="trials"` adds trials from this machine and leaves the confirmation to one last full search."""
     _, meta = data.load(encoded_dir)
     base, _ = recipe.train_config({**train, "eval_every": p["eval_every"]}, meta, section="train")
     root = store.repo_root()
     experiment_id = store.experiment(store.SEARCH_EXPERIMENT, root)            # once, before any worker starts
     url = optuna_study.storage_url(p, root)
     name = optuna_study.optuna_study_name(p, base)
+    if until == "trials" and name not in optuna_study.names(url):
+        raise NameCNNError(f"no Optuna study {name} in search.storage yet: create it once with `namecnn search "
+                           "--create-only`, from the same params.yaml as the team (the name digests the search and "
+                           "train sections: an uncommitted change makes another study)")
     study = optuna_study.open_optuna_study(p, url, name, base["steps"])                      # created once
     warm_start(study, p, base, meta)
+    if until == "study":
+        return {"study_name": name, "storage": url, "trials": len(study.trials)}
     failed, retried = optuna_study.reclaim(study)
     if failed or retried:
         print(f"search: {len(failed)} trial(s) left RUNNING by a process that is gone marked FAIL; "
@@ -66,6 +74,9 @@ def search(p, train, encoded_dir, out_dir, workers=1):
                              tracked.Place(experiment_id, str(root), "search", parent.info.run_id), workers)
         pool.optimize(ctx, workers)
         study = optuna_study.open_optuna_study(p, url, name, base["steps"])
+        if until == "trials":
+            return {"study_name": name, "storage": url, "trials": len(study.trials),
+                    "counted": sum(map(optuna_study.counted, study.trials))}
         search_minutes = (time.time() - start) / 60
         confirmed = confirm.confirm(ctx, study, encoded_dir, workers)
         summary = outputs.write_outputs(study, p, base, meta, out_dir, search_minutes, confirmed,

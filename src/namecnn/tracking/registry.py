@@ -12,7 +12,9 @@ from . import store
 
 MODEL = "namecnn"                     # the registered model the train stage adds versions to
 VAL_METRIC = "val/final_acc"          # each train run's accuracy on the 216 validation names
-DESCRIPTION = ("Surname -> language (18 classes) character CNN in NumPy, one version per train-stage run. "
+CARD_END = "(the model card: `model_card.md` among this version's run artifacts)"
+DESCRIPTION = ("Surname -> language character CNN in NumPy (the languages of its training lists; each version's "
+               "model card names them), one version per train-stage run. "
                "Input: a list of surnames; output: a DataFrame of the best language, its probability and one "
                "probability column per language. Alias `champion`: the model of the committed default (moved by "
                "`dvc repro` of the committed train section, or by `namecnn promote`); alias `challenger`: the "
@@ -104,3 +106,17 @@ def describe(name, version, text):
     with store.store_errors():
         client.update_registered_model(name, description=DESCRIPTION)
         client.update_model_version(name, str(version), description=text)
+
+
+def attach_card(run_id, path, head):
+    """The model card as an artifact of run `run_id`, and its head leading the description of the run's registered
+    version (a card attached again replaces the head it left)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    with store.store_errors():
+        client.log_artifact(run_id, str(path))
+        mv = version_of(client, run_id)
+        if mv is not None:
+            rest = (mv.description or "").split(CARD_END)[-1].strip()
+            client.update_model_version(MODEL, mv.version, description=f"{head}\n\n{CARD_END}\n\n{rest}".strip())
