@@ -73,7 +73,8 @@ def render(c):
         f"- NumPy character CNN: {layers(len(cfg['filters']))} (filters {cfg['filters']}, widths {cfg['widths']}, "
         f"bias {cfg['bias']}, max-pool {cfg['pool']}), dropout {cfg['dropout']} on the dense layer, softmax over "
         f"{len(c['classes'])} languages; {cfg['steps']} steps of SGD with momentum, {cfg['sampling']} sampling, "
-        f"seed {cfg['seed']}, {c['model'].get('members', 1)} network(s) averaged.",
+        f"seed {cfg['seed']}; " + ("one network." if c["model"].get("members", 1) == 1 else
+                                    f"an ensemble of {c['model']['members']} seeds, their probabilities averaged."),
         f"- Registered as version {c['version']} of `namecnn` from MLflow run `{c['run_id']}`; code at commit "
         f"`{c['commit']}`; data `data/raw` (DVC hash `{c['data_md5']}`, sha256 of the encoded files "
         f"`{ed['digest'][:16]}…`): {source}.",
@@ -110,8 +111,9 @@ def render(c):
         + (f"; {sets['coverage_target']:.0%} prediction sets covered {sets['coverage']:.3f} of the validation names "
            f"with {sets['mean_size']:.2f} languages on average." if sets else "."),
         "## Training data",
-        f"{sum(train_counts.values())} training names, from {train_counts[big]} ({big}) down to "
-        f"{train_counts[small]} ({small}) a language: {source}. "
+        f"{sum(train_counts.values()):,} training names (the validation names apart), from {train_counts[big]:,} "
+        f"({big}) down to {train_counts[small]:,} ({small}) a language; {cal['calibration_names']:,} of them held out "
+        f"of the final training to calibrate on. The data: {source}. "
         + ("The names were collected by hand from websites whose sources were not kept (the tutorial's author, "
            "spro/practical-pytorch#94); the course de-duplicated them, transliterated them to ASCII and fixed the "
            "validation split. The tutorial's code licences (BSD-3-Clause, MIT) are not a licence for the data, "
