@@ -54,7 +54,8 @@ def test_two_clones_share_one_server_one_registry_and_one_study(tmp_path, pg):
     make = ["make", "-s", "server", f"BIN={Path(sys.executable).parent}", "STAMP=", f"BACKEND={pg('mlflow')}",
             f"ARTIFACTS={artifacts}", f"PORT={port}"]
     with server(make, ROOT, env, f"http://127.0.0.1:{port}/health"):
-        team = {**env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+        team = {**env, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",          # a busy shared server: more
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "60", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3"}   # patience than alone
         a = clone(origin, tmp_path / "a", team, "data/raw.dvc")
         sh(["dvc", "repro"], a, team)                # every stage, into the server; the results go to the remotes
         sh(["git", "add", "-A"], a, team)
@@ -121,6 +122,34 @@ def test_two_clones_share_one_server_one_registry_and_one_study(tmp_path, pg):
     assert len(parents) == 2                                   # the two clones' searches added trials
     assert "confirmed winner" in confirmed
     assert "version 1" in answer and answer.split(":")[1].split()[0] in {"Dwarvish", "Elvish", "Hobbit"}
-    assert compared.startswith("A = from-") and "names right" in compared
+    assert compared.startswith("A = from-") and "right only by A" in compared and "right only by B" in compared
     assert served[0]["language"] in {"Dwarvish", "Elvish", "Hobbit"}
     print(f"team test: {minutes:.1f} min")
+
+
+class Colliding:
+    """A client whose first `fails` alias settings hit the server's unique key, as two clients at once do."""
+
+    def __init__(self, fails, message="BAD_REQUEST: (psycopg.errors.UniqueViolation) duplicate key value violates "
+                                      "unique constraint \"registered_model_alias_pk\""):
+        self.fails, self.message, self.set = fails, message, []
+
+    def set_registered_model_alias(self, name, alias, version):
+        import mlflow
+
+        if self.fails:
+            self.fails -= 1
+            raise mlflow.exceptions.MlflowException(self.message)
+        self.set.append((name, alias, version))
+
+
+def test_an_alias_set_by_two_clients_at_once_is_tried_again():
+    from namecnn.tracking import registry
+
+    client = Colliding(2)
+    registry.point(client, "challenger", 5)
+    assert client.set == [("namecnn", "challenger", "5")]
+    with pytest.raises(Exception, match="UniqueViolation"):
+        registry.point(Colliding(9), "challenger", 5, tries=3)             # it gives up, saying why
+    with pytest.raises(Exception, match="no such model"):
+        registry.point(Colliding(1, "no such model"), "challenger", 5)     # other errors are not retried

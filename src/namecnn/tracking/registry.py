@@ -7,12 +7,13 @@ mlflow is imported inside functions, as in store.py: `namecnn predict` from a fo
 import os
 import signal
 import sys
+import time
 
 from . import store
 
 MODEL = "namecnn"                     # the registered model the train stage adds versions to
 VAL_METRIC = "val/final_acc"          # each train run's accuracy on the 216 validation names
-CARD_END = "(the model card: `model_card.md` among this version's run artifacts)"
+CARD = "From its model card (`model_card.md` among this version's run artifacts):"
 DESCRIPTION = ("Surname -> language character CNN in NumPy (the languages of its training lists; each version's "
                "model card names them), one version per train-stage run. "
                "Input: a list of surnames; output: a DataFrame of the best language, its probability and one "
@@ -69,7 +70,7 @@ def settle(version, adopted, client=None):
     with store.store_errors():
         held = champion(client)
         role = CHAMPION if adopted or held is None else CHALLENGER
-        client.set_registered_model_alias(MODEL, role, str(version))
+        point(client, role, version)
         client.set_model_version_tag(MODEL, str(version), "namecnn.role", role)
         if os.environ.get("DVC_EXP_NAME"):
             client.set_model_version_tag(MODEL, str(version), "dvc.exp_name", os.environ["DVC_EXP_NAME"])
@@ -84,12 +85,26 @@ def label(version):
     client = mlflow.MlflowClient()
     with store.store_errors():
         if champion(client) is None:
-            client.set_registered_model_alias(MODEL, CHAMPION, str(version))
+            point(client, CHAMPION, version)
             client.set_model_version_tag(MODEL, str(version), "namecnn.role", CHAMPION)
         elif os.environ.get("DVC_EXP_NAME"):
-            client.set_registered_model_alias(MODEL, CHALLENGER, str(version))
+            point(client, CHALLENGER, version)
             client.set_model_version_tag(MODEL, str(version), "namecnn.role", CHALLENGER)
             client.set_model_version_tag(MODEL, str(version), "dvc.exp_name", os.environ["DVC_EXP_NAME"])
+
+
+def point(client, alias, version, tries=4):
+    """Alias -> version. Two clients of one server setting the same alias at once can collide in its database (a
+    unique-key violation on PostgreSQL): the later one tries again, and the last to set it holds it."""
+    import mlflow
+
+    for attempt in range(tries):
+        try:
+            return client.set_registered_model_alias(MODEL, alias, str(version))
+        except mlflow.exceptions.MlflowException as e:
+            if attempt == tries - 1 or not any(w in str(e).lower() for w in ("duplicate key", "unique constraint")):
+                raise
+            time.sleep(0.2 * 2 ** attempt)
 
 
 def version_of(client, run_id):
@@ -109,8 +124,9 @@ def describe(name, version, text):
 
 
 def attach_card(run_id, path, head):
-    """The model card as an artifact of run `run_id`, and its head leading the description of the run's registered
-    version (a card attached again replaces the head it left)."""
+    """The model card as an artifact of run `run_id`, and its head in the description of the run's registered
+    version, after what the train stage wrote (which the registry's list shows); attached again, it replaces the
+    head it left."""
     import mlflow
 
     client = mlflow.MlflowClient()
@@ -118,5 +134,5 @@ def attach_card(run_id, path, head):
         client.log_artifact(run_id, str(path))
         mv = version_of(client, run_id)
         if mv is not None:
-            rest = (mv.description or "").split(CARD_END)[-1].strip()
-            client.update_model_version(MODEL, mv.version, description=f"{head}\n\n{CARD_END}\n\n{rest}".strip())
+            base = (mv.description or "").split(CARD)[0].strip()
+            client.update_model_version(MODEL, mv.version, description=f"{base}\n\n{CARD}\n\n{head}".strip())
