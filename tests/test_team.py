@@ -67,11 +67,11 @@ def test_two_clones_share_one_server_one_registry_and_one_study(tmp_path, pg):
                      for c, seed in ((a, 5), (b, 7))], team)
         for c in (a, b):                             # back to the committed state: the study's name digests it
             sh(["make", "-s", "reset", f"BIN={Path(sys.executable).parent}", "STAMP="], c, team)
-        refused = sh([NAMECNN, "search", "--storage", pg("optuna"), "--trials-only"], b, team, check=False)
+        refused = sh([NAMECNN, "search", "--storage", pg("team_optuna"), "--trials-only"], b, team, check=False)
         assert refused.returncode == 1 and "create it once with `namecnn search --create-only`" in refused.stderr
         assert all("Running stage 'train'" in out and "Running stage 'encode'" not in out for out in exps)
 
-        study = pg("optuna")
+        study = pg("team_optuna")
         created = sh([NAMECNN, "search", "--storage", study, "--create-only"], a, team).stdout  # once, first
         both([(c, [NAMECNN, "search", "--storage", study, "--workers", "2", "--n-trials", str(N_TRIALS),
                    "--trials-only"]) for c in (a, b)], team)
