@@ -32,7 +32,8 @@ def digest(raw_dir):
 def edition(raw_dir):
     """{"digest", "dd2424": is it the course's edition, "record": import.json's content or None}."""
     record = Path(raw_dir) / RECORD
-    return {"digest": digest(raw_dir), "dd2424": digest(raw_dir) == DD2424,
+    d = digest(raw_dir)
+    return {"digest": d, "dd2424": d == DD2424,
             "record": json.loads(record.read_text()) if record.is_file() else None}
 
 
@@ -126,8 +127,9 @@ def import_names(src, out, k_val=12, k_unseen=5, seed=0, policy="keep"):
         raise NameCNNError(f"{src}: not a folder")
     if (src / NAMES).is_file() and (src / LABELS).is_file():
         meta, n = copy_dd2424(src, out)
-        return {"kind": "dd2424", "classes": meta["classes"], "names": n, "digest": digest(out),
-                "dd2424": digest(out) == DD2424}
+        ed = edition(out)
+        return {"kind": "dd2424", "classes": meta["classes"], "names": n, "digest": ed["digest"],
+                "dd2424": ed["dd2424"]}
     lists, duplicates = read_folder(src)
     shared = conflicts(lists)
     if policy == "drop":
